@@ -1,0 +1,50 @@
+"""JSON API under /api/v1: the public integration surface (docs/api.md).
+
+Views are thin: parse, authorise, call one domain function, commit and publish.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+
+from ..domain.errors import DomainError
+from ..domain.events import discard
+from ..extensions import csrf, db
+from .errors import ApiError, error_response, from_api, from_domain, from_http
+
+bp = Blueprint("api", __name__)
+csrf.exempt(bp)  # bearer callers need none; session callers are checked in guards.principal
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError) -> tuple[Response, int]:
+    _rollback()
+    return from_domain(exc)
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError) -> tuple[Response, int]:
+    _rollback()
+    return from_api(exc)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> tuple[Response, int]:
+    _rollback()
+    return from_http(exc)
+
+
+@bp.errorhandler(SQLAlchemyError)
+def _database_error(exc: SQLAlchemyError) -> tuple[Response, int]:
+    _rollback()
+    return error_response(503, "database_unavailable", "the database is not answering; try again")
+
+
+def _rollback() -> None:
+    db.session.rollback()
+    discard(db.session)
+
+
+from . import agencies, counters, health, tickets, tokens  # noqa: E402,F401

@@ -1,0 +1,120 @@
+"""Request plumbing for the thin API: who is calling, the JSON body, fields,
+and committing with the domain events published afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import current_app, g, request
+from werkzeug.exceptions import BadRequest
+
+from ..auth.principal import Principal, from_request
+from ..domain.clock import Clock
+from ..domain.events import drain
+from ..extensions import db
+from ..models import Role
+from .errors import ApiError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def clock() -> Clock:
+    return current_app.extensions["antrian_clock"]
+
+
+def principal() -> Principal:
+    if "principal" not in g:
+        g.principal = from_request(db.session, clock().now())
+        if g.principal.via == "session" and request.method not in ("GET", "HEAD", "OPTIONS"):
+            # Cookie-authenticated writes need the CSRF token; bearer callers do not.
+            from ..extensions import csrf
+
+            csrf.protect()
+    return g.principal
+
+
+def _refuse_anonymous(p: Principal) -> None:
+    if p.demo_refused:
+        raise ApiError(401, "demo_credential", "demo credentials are refused in production")
+    if p.is_anonymous:
+        raise ApiError(401, "unauthorized", "log in or send a valid key")
+
+
+def require_device(*kinds: str) -> Callable[[F], F]:
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            p = principal()
+            _refuse_anonymous(p)
+            if p.device is None or p.device.kind not in kinds:
+                raise ApiError(403, "forbidden", f"only a {' or '.join(kinds)} may do this")
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def require_user(*roles: Role) -> Callable[[F], F]:
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            p = principal()
+            _refuse_anonymous(p)
+            if p.user is None or (roles and p.user.role not in roles):
+                raise ApiError(403, "forbidden", "this needs an officer, manager or admin login")
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object; a clear 400 for anything else."""
+    try:
+        data = request.get_json(force=True, silent=False, cache=True)
+    except BadRequest:
+        raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", "the body must be a JSON object")
+    return data
+
+
+def optional_body() -> dict[str, Any]:
+    """Actions like call-next take no body; accept none, {} or an object."""
+    if not request.get_data(cache=True):
+        return {}
+    return json_body()
+
+
+def int_field(body: dict[str, Any], name: str, required: bool = True) -> int | None:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+        raise ApiError(422, "invalid_field", f"{name} must be a positive whole number",
+                       field=name, reason="positive whole number")
+    return value
+
+
+def str_field(body: dict[str, Any], name: str, max_length: int = 2000) -> str:
+    value = body.get(name, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > max_length:
+        raise ApiError(422, "invalid_field", f"{name} must be text of at most {max_length} "
+                       "characters", field=name, reason=f"text, at most {max_length} characters")
+    return value
+
+
+def commit_and_publish() -> None:
+    """Commit, then push what the domain recorded: never announce a rolled-back call."""
+    db.session.commit()
+    events = drain(db.session)
+    if events:
+        from ..realtime.publish import publish
+
+        publish(db.session, clock(), events)

@@ -1,0 +1,63 @@
+"""Engine set-up shared by every database: SQLite pragmas and write locking.
+
+SQLite allows one writer at a time. A deferred transaction that reads first and
+writes later can fail with "database is locked" when another writer got in
+between, so writing operations start with ``BEGIN IMMEDIATE`` (they queue on
+``busy_timeout`` instead of failing). PostgreSQL uses row locks instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, scoped_session
+
+WRITE_OPTION = "antrian_write"
+
+
+def configure_engine(engine: Engine) -> None:
+    """Install the SQLite pragmas and begin handling; a no-op for other dialects."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below emit BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def begin_write(session: Session) -> None:
+    """Mark the session's coming transaction as a writer.
+
+    Call before the first statement of a writing operation. On SQLite it takes
+    the write lock up front; elsewhere it does nothing. If the session already
+    holds a transaction it is committed state-free first (callers only read
+    before this point, so nothing is lost).
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.in_transaction():
+        conn = session.connection()
+        if conn.get_execution_options().get(WRITE_OPTION):
+            return
+        session.rollback()
+    session.connection(execution_options={WRITE_OPTION: True})
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"

@@ -1,0 +1,153 @@
+"""Issuing tickets at a kiosk (or through the API for MPP Digital).
+
+Order of work inside one write transaction: take the write/row locks, check the
+agency is open and the quota not used up, allocate the next number, insert the
+ticket and its first event. Any refusal happens before a number is taken.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..database import begin_write
+from ..models import Priority, Service, Ticket, TicketStatus
+from . import hours, queries
+from .clock import Clock, local_now
+from .errors import InvalidInput, NotFound, Refused
+from .events import DomainEvent, record
+from .lifecycle import Actor, log_event
+from .numbering import format_number, next_sequence
+from .site import get_site
+
+
+@dataclass(frozen=True)
+class IssuedTicket:
+    ticket: Ticket
+    ahead: int
+    estimated_wait_minutes: int
+    replayed: bool = False  # True when a retried request got its earlier ticket back
+
+
+def new_token() -> str:
+    """Unguessable status-page token (128 bits)."""
+    return secrets.token_urlsafe(16)
+
+
+def parse_priority(value: object) -> Priority:
+    if value in (None, "", False):
+        return Priority.NONE
+    if value is True:
+        return Priority.ELDERLY
+    try:
+        return Priority(str(value))
+    except ValueError:
+        allowed = ", ".join(p.value for p in Priority)
+        raise InvalidInput(
+            "invalid_priority", f"priority must be one of: {allowed}", allowed=allowed
+        ) from None
+
+
+def check_can_issue(service: Service, open_state: hours.OpenState, issued: int) -> None:
+    """Raise :class:`Refused` with the reason a kiosk shows, or return."""
+    if not service.active or not service.agency.active:
+        raise Refused("service_inactive", f"{service.name} is not available", service=service.name)
+    if not open_state.can_issue:
+        nxt = open_state.next_open.strftime("%H:%M") if open_state.next_open else ""
+        raise Refused(
+            f"agency_{open_state.reason}",
+            f"{service.agency.name} is not issuing tickets now ({open_state.reason})",
+            agency=service.agency.name,
+            next_open=nxt,
+            next_open_date=open_state.next_open.date().isoformat() if open_state.next_open else "",
+        )
+    left = queries.quota_left(service, issued)
+    if left == 0:
+        raise Refused(
+            "quota_exhausted",
+            f"today's quota of {service.daily_quota} for {service.name} is used up",
+            service=service.name,
+            quota=service.daily_quota,
+        )
+
+
+def _replay(session: Session, device_id: int, request_id: str) -> Ticket | None:
+    return session.execute(
+        select(Ticket).where(Ticket.device_id == device_id, Ticket.request_id == request_id)
+    ).scalar_one_or_none()
+
+
+def describe(session: Session, ticket: Ticket, clock: Clock, replayed: bool = False) -> IssuedTicket:
+    site = get_site(session)
+    ahead = queries.ahead_of(session, ticket, site.priority_mode)
+    wait = queries.estimated_wait_minutes(session, ticket.service, ahead, clock.now())
+    return IssuedTicket(ticket, ahead, wait, replayed)
+
+
+def issue_ticket(
+    session: Session,
+    clock: Clock,
+    service_id: int,
+    priority: object = None,
+    actor: Actor = Actor(),
+    request_id: str | None = None,
+) -> IssuedTicket:
+    """Issue the next ticket of ``service_id``; the caller commits.
+
+    ``request_id`` (with a device) makes the call idempotent: a kiosk retrying
+    after a lost response gets the same ticket back instead of a second one.
+    """
+    prio = parse_priority(priority)
+    if request_id is not None and (not isinstance(request_id, str) or not 0 < len(request_id) <= 64):
+        raise InvalidInput("invalid_request_id", "request_id must be a string of 1-64 characters")
+    begin_write(session)
+    if request_id and actor.device_id is not None:
+        earlier = _replay(session, actor.device_id, request_id)
+        if earlier is not None:
+            return describe(session, earlier, clock, replayed=True)
+    site = get_site(session)
+    # Lock the service row: quota checks of concurrent kiosks queue here (PostgreSQL).
+    service = session.execute(
+        select(Service).where(Service.id == service_id).with_for_update()
+    ).scalar_one_or_none()
+    if service is None:
+        raise NotFound("service_not_found", f"no service with id {service_id}", id=service_id)
+    now = clock.now()
+    local = local_now(clock, site.timezone)
+    day = local.date()
+    state = hours.evaluate(service.agency.hours, local, set(site.closed_dates or []))
+    check_can_issue(service, state, queries.issued_count(session, service.id, day))
+
+    sequence = next_sequence(session, service.prefix, day)
+    ticket = Ticket(
+        token=new_token(),
+        leg=1,
+        number=format_number(service.prefix, sequence),
+        prefix=service.prefix,
+        sequence=sequence,
+        service_day=day,
+        agency_id=service.agency_id,
+        service_id=service.id,
+        priority=prio,
+        status=TicketStatus.WAITING,
+        device_id=actor.device_id,
+        request_id=request_id if actor.device_id is not None else None,
+        issued_at=now,
+        arrived_at=now,
+        queued_at=now,
+    )
+    session.add(ticket)
+    session.flush()
+    log_event(session, ticket, "issued", None, now, actor, data={"priority": str(prio)})
+    record(session, DomainEvent("ticket.issued", ticket.id, agency_ids=(service.agency_id,)))
+    return describe(session, ticket, clock)
+
+
+def latest_leg(session: Session, token: str) -> Ticket | None:
+    """The visitor's ticket as it stands now (the newest leg after transfers)."""
+    return session.execute(
+        select(Ticket).where(Ticket.token == token).order_by(Ticket.leg.desc()).limit(1)
+    ).scalar_one_or_none()

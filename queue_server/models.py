@@ -1,0 +1,351 @@
+"""SQLAlchemy models: the one place the database schema is described.
+
+Plain SQLAlchemy 2 declarative classes (no Flask imports) so the domain layer and
+the tests can use them with a bare ``Session``; Flask-SQLAlchemy is handed this
+``Base`` as its model class.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, hands back aware UTC: the same on SQLite and PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use aware UTC datetimes")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Role(enum.StrEnum):
+    OFFICER = "officer"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class DeviceKind(enum.StrEnum):
+    KIOSK = "kiosk"
+    DISPLAY = "display"
+    PRINT_AGENT = "print_agent"
+
+
+class TicketStatus(enum.StrEnum):
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVING = "serving"
+    DONE = "done"
+    NO_SHOW = "no_show"
+    TRANSFERRED = "transferred"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+ACTIVE_TICKET_STATUSES = (TicketStatus.CALLED, TicketStatus.SERVING)
+
+
+class Priority(enum.StrEnum):
+    NONE = "none"
+    ELDERLY = "elderly"
+    DISABLED = "disabled"
+    PREGNANT = "pregnant"  # pregnant or with an infant
+
+
+class CounterState(enum.StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    PAUSED = "paused"
+
+
+class Site(Base):
+    """The one MPP this server runs; settings that shape every agency."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Jakarta")
+    default_language: Mapped[str] = mapped_column(String(8), default="id")
+    priority_mode: Mapped[str] = mapped_column(String(16), default="ratio")
+    priority_ratio: Mapped[int] = mapped_column(Integer, default=2)
+    no_show_grace_seconds: Mapped[int] = mapped_column(Integer, default=120)
+    closed_dates: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Agency(Base):
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    prefix: Mapped[str] = mapped_column(String(3))
+    zone: Mapped[str] = mapped_column(String(60), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # {"mon": [["08:00","12:00"], ...], ..., "cutoff_minutes": 30, ...}; see domain/hours.py
+    hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    services: Mapped[list[Service]] = relationship(
+        back_populates="agency", order_by="Service.id"
+    )
+    counters: Mapped[list[Counter]] = relationship(
+        back_populates="agency", order_by="Counter.number"
+    )
+
+
+class Service(Base):
+    __tablename__ = "services"
+    __table_args__ = (UniqueConstraint("agency_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300), default="")
+    prefix: Mapped[str] = mapped_column(String(3))
+    daily_quota: Mapped[int] = mapped_column(Integer, default=0)  # 0 = unlimited
+    target_wait_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    avg_service_minutes: Mapped[float] = mapped_column(default=10.0)
+    documents: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    agency: Mapped[Agency] = relationship(back_populates="services")
+
+
+counter_services = Table(
+    "counter_services",
+    Base.metadata,
+    Column("counter_id", ForeignKey("counters.id", ondelete="CASCADE"), primary_key=True),
+    Column("service_id", ForeignKey("services.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Counter(Base):
+    __tablename__ = "counters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(30), unique=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    zone: Mapped[str] = mapped_column(String(60), default="")
+    state: Mapped[str] = mapped_column(String(10), default=CounterState.CLOSED)
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    current_ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", use_alter=True)
+    )
+    # Consecutive priority calls made by this counter; drives the "ratio" rule.
+    priority_streak: Mapped[int] = mapped_column(Integer, default=0)
+    state_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    agency: Mapped[Agency] = relationship(back_populates="counters")
+    services: Mapped[list[Service]] = relationship(secondary=counter_services)
+    officer: Mapped[User | None] = relationship(foreign_keys=[officer_id])
+    current_ticket: Mapped[Ticket | None] = relationship(foreign_keys=[current_ticket_id])
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(10))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when the password came in plain text from a config file: refused in production.
+    demo_credential: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    agency: Mapped[Agency | None] = relationship()
+
+    # Flask-Login's user protocol, kept here so the model needs no Flask import.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class ApiToken(Base):
+    """Bearer tokens for people (scripts, the counter CLI); only a hash is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Device(Base):
+    """A kiosk, hall display or print agent; authenticates with a secret key."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str] = mapped_column(String(120), default="")
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    demo_credential: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Display/kiosk scope: {"zones": [...], "agencies": [...codes]}; empty = everything.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class NumberSequence(Base):
+    """Last number handed out per prefix and local service day (row-locked on issue)."""
+
+    __tablename__ = "number_sequences"
+
+    prefix: Mapped[str] = mapped_column(String(3), primary_key=True)
+    service_day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Ticket(Base):
+    """One leg of a visitor's ticket in one service.
+
+    A transfer closes the leg as ``transferred`` and opens a new ``waiting`` leg
+    in the target service with the same number, token and arrival time, so
+    every report can count per service without replaying events.
+    """
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("prefix", "service_day", "sequence", "leg"),
+        UniqueConstraint("token", "leg"),
+        UniqueConstraint("device_id", "request_id"),
+        Index("ix_tickets_queue", "service_id", "status", "arrived_at"),
+        Index("ix_tickets_day_service", "service_day", "service_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), index=True)
+    leg: Mapped[int] = mapped_column(Integer, default=1)
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    number: Mapped[str] = mapped_column(String(10))
+    prefix: Mapped[str] = mapped_column(String(3))
+    sequence: Mapped[int] = mapped_column(Integer)
+    service_day: Mapped[dt.date] = mapped_column(Date)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    priority: Mapped[str] = mapped_column(String(10), default=Priority.NONE)
+    status: Mapped[str] = mapped_column(String(12), default=TicketStatus.WAITING)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # the visitor's arrival
+    arrived_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # queue order (kept on transfer)
+    queued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # entered this leg's queue
+    first_called_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    called_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # the last call
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # any end state
+    recall_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"))
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    # Stored durations in seconds, set when the leg reaches the matching state.
+    wait_seconds: Mapped[int | None] = mapped_column(Integer)  # last call - queued
+    walk_seconds: Mapped[int | None] = mapped_column(Integer)  # start - last call
+    service_seconds: Mapped[int | None] = mapped_column(Integer)  # finish - start
+    total_seconds: Mapped[int | None] = mapped_column(Integer)  # finish - queued
+
+    service: Mapped[Service] = relationship()
+    agency: Mapped[Agency] = relationship()
+    counter: Mapped[Counter | None] = relationship(foreign_keys=[counter_id])
+
+    @property
+    def is_priority(self) -> bool:
+        return self.priority != Priority.NONE
+
+
+class TicketEvent(Base):
+    """Append-only history: every state change with its time, actor and counter."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[str | None] = mapped_column(String(12))
+    to_status: Mapped[str] = mapped_column(String(12))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CounterEvent(Base):
+    """Counter open/pause/close history: who staffed which counter when."""
+
+    __tablename__ = "counter_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    from_state: Mapped[str] = mapped_column(String(10))
+    to_state: Mapped[str] = mapped_column(String(10))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,55 @@
+"""Server settings from the environment, with safe defaults for a LAN box.
+
+Every setting is an environment variable so the same code serves `make run`,
+systemd units and CI; see docs/deployment notes in README.md.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ASYNC_MODES = ("eventlet", "gevent", "threading")
+
+
+def _secret_key(instance: Path) -> str:
+    """ANTRIAN_SECRET_KEY, else a random key kept in instance/ across restarts."""
+    if os.environ.get("ANTRIAN_SECRET_KEY"):
+        return os.environ["ANTRIAN_SECRET_KEY"]
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def from_environment(instance_path: str) -> dict[str, Any]:
+    instance = Path(instance_path)
+    env = os.environ.get("ANTRIAN_ENV", "development")
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'antrian.db'}"
+    for plain in ("postgres://", "postgresql://"):
+        # psycopg2 is the driver we ship (psycogreen can make it cooperate with eventlet).
+        if database_url.startswith(plain):
+            database_url = "postgresql+psycopg2://" + database_url[len(plain):]
+    return {
+        "ANTRIAN_ENV": env,
+        "SECRET_KEY": _secret_key(instance),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SOCKETIO_MESSAGE_QUEUE": os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
+        "ASYNC_MODE": os.environ.get("ANTRIAN_ASYNC_MODE", "eventlet"),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("ANTRIAN_MAX_BODY", 64 * 1024)),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env == "production" and os.environ.get("ANTRIAN_HTTPS") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,  # counter pages stay open all day
+        "BABEL_DEFAULT_LOCALE": "id",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+        "API_TOKEN_HOURS": int(os.environ.get("ANTRIAN_TOKEN_HOURS", 12)),
+        "EXPIRY_INTERVAL_SECONDS": 60,
+    }

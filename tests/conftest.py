@@ -1,0 +1,163 @@
+"""Shared fixtures: a real database (SQLite file, and PostgreSQL when present),
+a fixed clock, the small test site, and helpers for logging in.
+
+PostgreSQL/Redis tests skip with the reason when the server is absent, unless
+ANTRIAN_REQUIRE_SERVICES=1 (set by .ci/run), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, text
+
+os.environ.setdefault("ANTRIAN_SECRET_KEY", "test-secret-key")
+
+from queue_server import create_app  # noqa: E402
+from queue_server.config_import import import_config, load_toml  # noqa: E402
+from queue_server.domain.clock import FixedClock  # noqa: E402
+from queue_server.extensions import db  # noqa: E402
+
+HERE = Path(__file__).parent
+SMALL_CONFIG = HERE / "small_config.toml"
+JAKARTA = ZoneInfo("Asia/Jakarta")
+KIOSK_KEY = "test-kiosk-key-0001"
+DISPLAY_KEY = "test-display-key-0001"
+DISPLAY2_KEY = "test-display-key-0002"
+
+
+def require_services() -> bool:
+    return os.environ.get("ANTRIAN_REQUIRE_SERVICES") == "1"
+
+
+def postgres_url() -> str:
+    url = os.environ.get("ANTRIAN_TEST_POSTGRES_URL") or os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgresql", "postgres:")):
+        url = "postgresql://127.0.0.1:5432/test"
+    for plain in ("postgres://", "postgresql://"):
+        if url.startswith(plain):
+            url = "postgresql+psycopg2://" + url[len(plain):]
+    return url
+
+
+def redis_url() -> str:
+    return os.environ.get("SOCKETIO_MESSAGE_QUEUE") or os.environ.get(
+        "ANTRIAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def unavailable(what: str, reason: str) -> None:
+    message = f"{what} not reachable ({reason}); set it up or unset ANTRIAN_REQUIRE_SERVICES"
+    if require_services():
+        pytest.fail(f"{what} is required here (ANTRIAN_REQUIRE_SERVICES=1): {reason}")
+    pytest.skip(f"{what} not reachable: {reason}" if message else "")
+
+
+def reset_postgres(url: str) -> None:
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001
+        unavailable("PostgreSQL", f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+
+
+def check_redis(url: str) -> None:
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        unavailable("Redis", f"{type(exc).__name__}: {exc}")
+
+
+def monday_at(hour: int, minute: int = 0) -> dt.datetime:
+    """A Monday (2026-11-23) at local Jakarta time."""
+    return dt.datetime(2026, 11, 23, hour, minute, tzinfo=JAKARTA)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'antrian.db'}"
+    url = postgres_url()
+    reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'antrian.db'}"
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(monday_at(9, 0))
+
+
+def make_app(url: str, clock: FixedClock, config_path: Path = SMALL_CONFIG, **extra):  # type: ignore[no-untyped-def]
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "TESTING": True,
+            "ASYNC_MODE": "threading",
+            "SOCKETIO_MESSAGE_QUEUE": None,
+            **extra,
+        },
+        clock=clock,
+    )
+    with app.app_context():
+        db.create_all()
+        import_config(db.session, load_toml(config_path))
+        db.session.commit()
+    return app
+
+
+@pytest.fixture
+def app(database_url: str, clock: FixedClock) -> Iterator:  # type: ignore[type-arg]
+    application = make_app(database_url, clock)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def token_for(client, username: str, password: str = "petugas-demo") -> dict[str, str]:  # type: ignore[no-untyped-def]
+    res = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    assert res.status_code == 201, res.get_json()
+    return bearer(res.get_json()["token"])
+
+
+def service_id(app, agency: str, code: str) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from queue_server.models import Agency, Service
+
+    with app.app_context():
+        return db.session.execute(
+            select(Service.id).join(Agency).where(Agency.code == agency, Service.code == code)
+        ).scalar_one()
+
+
+def counter_id(app, code: str) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from queue_server.models import Counter
+
+    with app.app_context():
+        return db.session.execute(select(Counter.id).where(Counter.code == code)).scalar_one()
