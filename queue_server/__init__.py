@@ -65,6 +65,18 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     app.register_blueprint(main_bp)
     realtime.register(socketio)
 
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["get_locale"] = get_locale
+
+    @app.after_request
+    def _remember_language(response):  # type: ignore[no-untyped-def]
+        """A ?lang= choice sticks for the browser (kiosk, display, pages)."""
+        chosen = request.args.get("lang")
+        if chosen in LANGUAGES and request.cookies.get("lang") != chosen:
+            response.set_cookie("lang", chosen, max_age=365 * 86400, samesite="Lax", httponly=True)
+        return response
+
     @app.teardown_appcontext
     def _forget_events(_exc: BaseException | None) -> None:
         from .domain.events import discard
