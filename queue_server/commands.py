@@ -15,7 +15,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import select
 
-from . import create_app
+from .app import create_app
 from .config_import import ImportReport, import_config, load_toml
 from .domain.errors import DomainError
 from .extensions import db, socketio

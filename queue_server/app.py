@@ -1,0 +1,92 @@
+"""The application factory.
+
+``create_app`` wires the extensions, the blueprints (API, auth, main pages)
+and the Socket.IO handlers. Domain logic lives in :mod:`queue_server.domain`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, request
+
+from .domain.clock import Clock, SystemClock
+from .extensions import babel, csrf, db, login_manager, migrate, socketio
+from .settings import ASYNC_MODES, from_environment
+
+LANGUAGES = ("id", "en")
+log = logging.getLogger(__name__)
+
+
+def select_locale() -> str:
+    """?lang=, then a cookie the pages set, then Accept-Language; Indonesian by default."""
+    for candidate in (request.args.get("lang"), request.cookies.get("lang")):
+        if candidate in LANGUAGES:
+            return candidate
+    return request.accept_languages.best_match(LANGUAGES) or "id"
+
+
+def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(from_environment(app.instance_path))
+    if config:
+        app.config.update(config)
+    if app.config["ASYNC_MODE"] not in ASYNC_MODES:
+        raise ValueError(f"ANTRIAN_ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}")
+    app.extensions["antrian_clock"] = clock or SystemClock()
+
+    db.init_app(app)
+    with app.app_context():
+        from .database import configure_engine
+
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True,
+                     compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    socketio.init_app(
+        app,
+        async_mode=app.config["ASYNC_MODE"],
+        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS", []),
+        logger=False,
+        engineio_logger=False,
+    )
+
+    from . import realtime
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .main import bp as main_bp
+
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(main_bp)
+    realtime.register(socketio)
+
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["get_locale"] = get_locale
+
+    @app.after_request
+    def _remember_language(response):  # type: ignore[no-untyped-def]
+        """A ?lang= choice sticks for the browser (kiosk, display, pages)."""
+        chosen = request.args.get("lang")
+        if chosen in LANGUAGES and request.cookies.get("lang") != chosen:
+            response.set_cookie("lang", chosen, max_age=365 * 86400, samesite="Lax", httponly=True)
+        return response
+
+    @app.teardown_appcontext
+    def _forget_events(_exc: BaseException | None) -> None:
+        from .domain.events import discard
+
+        discard(db.session)
+
+    return app
+
+
+def _migrations_dir() -> Any:
+    from pathlib import Path
+
+    return Path(__file__).parent / "migrations"
