@@ -92,7 +92,7 @@ def issue_ticket(
     clock: Clock,
     service_id: int,
     priority: object = None,
-    actor: Actor = Actor(),
+    actor: Actor | None = None,
     request_id: str | None = None,
 ) -> IssuedTicket:
     """Issue the next ticket of ``service_id``; the caller commits.
@@ -100,6 +100,7 @@ def issue_ticket(
     ``request_id`` (with a device) makes the call idempotent: a kiosk retrying
     after a lost response gets the same ticket back instead of a second one.
     """
+    actor = actor or Actor()
     prio = parse_priority(priority)
     if request_id is not None and (not isinstance(request_id, str) or not 0 < len(request_id) <= 64):
         raise InvalidInput("invalid_request_id", "request_id must be a string of 1-64 characters")

@@ -198,6 +198,12 @@ def upgrade():
         batch_op.create_index('ix_tickets_queue', ['service_id', 'status', 'arrived_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_token'), ['token'], unique=False)
 
+    if op.get_bind().dialect.name != "sqlite":
+        # counters <-> tickets reference each other; the inline use_alter FK is
+        # only emitted by SQLite, so PostgreSQL gets it once both tables exist.
+        op.create_foreign_key(op.f('fk_counters_current_ticket_id_tickets'), 'counters',
+                              'tickets', ['current_ticket_id'], ['id'])
+
     op.create_table('ticket_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
@@ -231,6 +237,9 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_ticket_events_at'))
 
     op.drop_table('ticket_events')
+    if op.get_bind().dialect.name != "sqlite":
+        op.drop_constraint(op.f('fk_counters_current_ticket_id_tickets'), 'counters',
+                           type_='foreignkey')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tickets_token'))
         batch_op.drop_index('ix_tickets_queue')
