@@ -132,7 +132,7 @@ def _expiry_loop(app) -> None:  # type: ignore[no-untyped-def]
     from .domain.expiry import expire_past_days
 
     while True:
-        with app.test_request_context():
+        with app.app_context():
             try:
                 if expire_past_days(db.session, app.extensions["antrian_clock"]):
                     commit_and_publish()
@@ -158,7 +158,8 @@ def _print_urls(base: str) -> None:
 
 
 @cli.command("serve")
-@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="$HOST or 127.0.0.1")
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"),
+              show_default="$HOST or 127.0.0.1")
 @click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int,
               show_default="$PORT or 5000")
 @click.option("--config", "config_path", default=None,

@@ -94,10 +94,9 @@ def ahead_of(session: Session, ticket: Ticket, priority_mode: str) -> int:
     )
     if priority_mode == "strict":
         is_priority = Ticket.priority != Priority.NONE
-        if ticket.is_priority:
-            before = and_(is_priority, earlier)
-        else:
-            before = or_(is_priority, earlier)
+        # A priority ticket waits only for earlier priority tickets; a normal
+        # one waits for every priority ticket and for earlier normal ones.
+        before = and_(is_priority, earlier) if ticket.is_priority else or_(is_priority, earlier)
     else:
         before = earlier
     return session.execute(select(func.count()).where(same_queue, before)).scalar_one()
