@@ -1,0 +1,1 @@
+"""Ticket printing: the ESC/POS layout, printer targets and the print agent."""
