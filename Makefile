@@ -36,12 +36,12 @@ $(VENV)/.test-installed: $(VENV)/.installed
 
 ## translations: compile the gettext catalogues (.po -> .mo)
 translations: install
-	$(BIN)/pybabel compile --use-fuzzy -d queue_server/translations
+	$(BIN)/pybabel compile -d queue_server/translations
 
 ## extract-messages: refresh the catalogue template and merge it into each language
 extract-messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o queue_server/translations/messages.pot .
-	$(BIN)/pybabel update -i queue_server/translations/messages.pot -d queue_server/translations
+	$(BIN)/pybabel update --no-fuzzy-matching -i queue_server/translations/messages.pot -d queue_server/translations
 
 ## chromium: Debian's chromium for the browser tests (skipped where apt is not available)
 chromium:

@@ -20,11 +20,17 @@ log = logging.getLogger(__name__)
 
 
 def select_locale() -> str:
-    """?lang=, then a cookie the pages set, then Accept-Language; Indonesian by default."""
+    """?lang=, then a cookie the pages set; Indonesian by default.
+
+    Only API callers are also heard through Accept-Language: a kiosk, TV or
+    office PC with an English browser must still greet people in Indonesian.
+    """
     for candidate in (request.args.get("lang"), request.cookies.get("lang")):
         if candidate in LANGUAGES:
             return candidate
-    return request.accept_languages.best_match(LANGUAGES) or "id"
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(LANGUAGES) or "id"
+    return "id"
 
 
 def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None) -> Flask:
@@ -50,19 +56,29 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
         app,
         async_mode=app.config["ASYNC_MODE"],
         message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
-        cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS", []),
+        # None = same origin only ([] would switch the Origin check off).
+        cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
         logger=False,
         engineio_logger=False,
     )
+
+    from counter_client import bp as counter_bp
+    from display import bp as display_bp
+    from kiosk import bp as kiosk_bp
 
     from . import realtime
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .main import bp as main_bp
+    from .visitor import bp as visitor_bp
 
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(main_bp)
+    app.register_blueprint(visitor_bp)
+    app.register_blueprint(kiosk_bp, url_prefix="/kiosk")
+    app.register_blueprint(display_bp, url_prefix="/display")
+    app.register_blueprint(counter_bp, url_prefix="/counter")
     realtime.register(socketio)
 
     from flask_babel import get_locale

@@ -146,14 +146,21 @@ def _expiry_loop(app) -> None:  # type: ignore[no-untyped-def]
         socketio.sleep(app.config["EXPIRY_INTERVAL_SECONDS"])
 
 
-def _print_urls(base: str) -> None:
+def _print_urls(base: str, demo_keys: list[tuple[str, str, str]] | None = None) -> None:
     click.echo(f"\nAntrian is serving on {base}/")
-    for title, path in (
+    pages = [
         ("Home (links to every page)", "/"),
         ("Staff login", "/auth/login"),
         ("Health", "/api/v1/health"),
         ("Agencies (JSON)", "/api/v1/agencies"),
-    ):
+    ]
+    # A device page is opened once with its key; show the demo kiosks ready to click.
+    for code, key, kind in demo_keys or []:
+        if kind == "kiosk":
+            pages.append((f"Kiosk {code}", f"/kiosk/?key={key}"))
+        elif kind == "display":
+            pages.append((f"Display {code}", f"/display/{code}?key={key}"))
+    for title, path in pages:
         click.echo(f"  {title:28} {base}{path}")
 
 
@@ -179,7 +186,16 @@ def serve(host: str, port: int, config_path: str | None) -> None:
                        if "key" in d],
         )
         _print_demo(demo)
-    _print_urls(f"http://{host}:{port}")
+        demo_keys = demo.demo_keys
+    else:
+        demo_keys = []
+    _print_urls(f"http://{host}:{port}", demo_keys)
     sys.stdout.flush()
     socketio.start_background_task(_expiry_loop, app)
+    from . import print_dispatch
+
+    socketio.start_background_task(print_dispatch.loop, app)
+    # Flask's CLI sets FLASK_RUN_FROM_CLI, and then app.run() (which socketio.run
+    # uses in threading mode) returns at once without serving.
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, log_output=False)

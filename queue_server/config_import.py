@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from .database import begin_write
 from .domain.errors import InvalidInput
 from .domain.hours import parse_schedule
+from .domain.printing import validate_printer_settings
 from .models import Agency, Counter, Device, DeviceKind, Role, Service, Site, User
 from .security import MIN_KEY_LENGTH, hash_key, hash_password
 
@@ -200,6 +201,7 @@ def _import_services(
             "avg_service_minutes": float(item.get("avg_service_minutes", 10)),
             "documents": str(item.get("documents", "")),
             "active": bool(item.get("active", True)),
+            "note_required": bool(item.get("note_required", False)),
         }
         service = existing.get(code)
         if service is None:
@@ -284,12 +286,24 @@ def _import_user(
         report.demo_logins.append((username, password, role))
 
 
+# zones/agencies: what a kiosk offers or a display shows; printer, paper_width:
+# a kiosk's ticket printer (ticket_logo: an image file on the server printed at
+# the top); kiosk/kiosks: whose printer a print agent drives; running_text,
+# announce_english, voice ("auto", "clips", "speech"): a display's ticker and voice.
+DEVICE_SETTINGS = ("zones", "agencies", "printer", "paper_width", "ticket_logo", "kiosk", "kiosks",
+                   "idle_seconds", "result_seconds", "running_text", "announce_english", "voice")
+
+
 def _import_device(session: Session, raw: dict[str, Any], report: ImportReport) -> None:
     code = _code(raw.get("code"), "devices")
     kind = raw.get("kind")
     if kind not in {k.value for k in DeviceKind}:
         raise _fail(f"device {code}", "kind must be kiosk, display or print_agent")
-    settings = {k: raw[k] for k in ("zones", "agencies", "printer") if k in raw}
+    settings = {k: raw[k] for k in DEVICE_SETTINGS if k in raw}
+    try:
+        validate_printer_settings(settings)
+    except InvalidInput as exc:
+        raise _fail(f"device {code}", exc.message) from None
     values = {"kind": kind, "name": str(raw.get("name", code)), "settings": settings}
     device = session.execute(select(Device).where(Device.code == code)).scalar_one_or_none()
     key = raw.get("key")

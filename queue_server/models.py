@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -94,6 +95,22 @@ class Priority(enum.StrEnum):
     PREGNANT = "pregnant"  # pregnant or with an infant
 
 
+class PrintStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for (another) attempt
+    PRINTING = "printing"  # claimed by a dispatcher or handed to an agent
+    PRINTED = "printed"
+    FAILED = "failed"  # gave up; staff can reprint
+
+
+class PrinterState(enum.StrEnum):
+    UNKNOWN = "unknown"
+    OK = "ok"
+    PAPER_LOW = "paper_low"
+    PAPER_OUT = "paper_out"
+    OFFLINE = "offline"
+    ERROR = "error"
+
+
 class CounterState(enum.StrEnum):
     CLOSED = "closed"
     OPEN = "open"
@@ -151,6 +168,8 @@ class Service(Base):
     avg_service_minutes: Mapped[float] = mapped_column(default=10.0)
     documents: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The officer writes a note when finishing (e.g. the permit or receipt number).
+    note_required: Mapped[bool] = mapped_column(Boolean, default=False)
 
     agency: Mapped[Agency] = relationship(back_populates="services")
 
@@ -248,6 +267,10 @@ class Device(Base):
     # Display/kiosk scope: {"zones": [...], "agencies": [...codes]}; empty = everything.
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # A kiosk's ticket printer as last seen (printing or probing): PrinterState values.
+    printer_state: Mapped[str] = mapped_column(String(12), default="unknown")
+    printer_error: Mapped[str] = mapped_column(String(200), default="")
+    printer_checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class NumberSequence(Base):
@@ -349,3 +372,61 @@ class CounterEvent(Base):
     from_state: Mapped[str] = mapped_column(String(10))
     to_state: Mapped[str] = mapped_column(String(10))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class PrintJob(Base):
+    """One ticket to print on one kiosk's printer, with its attempts.
+
+    Created in the same transaction as the ticket (or by a reprint), so a
+    ticket never exists without its print record; the bytes are rendered
+    then, so a retry prints exactly what the visitor was told at issue time.
+    """
+
+    __tablename__ = "print_jobs"
+    __table_args__ = (Index("ix_print_jobs_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), index=True)  # the kiosk
+    target: Mapped[str] = mapped_column(String(200))  # printer URL when created, or "agent"
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # ESC/POS bytes
+    status: Mapped[str] = mapped_column(String(12), default=PrintStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(200), default="")
+    reprint: Mapped[bool] = mapped_column(Boolean, default=False)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # a claim's lease
+    printed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    ticket: Mapped[Ticket] = relationship()
+    device: Mapped[Device] = relationship()
+
+
+class SurveyResponse(Base):
+    """One visitor's satisfaction survey (SKM) of a finished ticket: one per
+    visitor (token), scores 1-4 per element U1..U9 (null when skipped)."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (Index("ix_survey_day_agency", "service_day", "agency_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))  # the leg that was served
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id"))
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    service_day: Mapped[dt.date] = mapped_column(Date)
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    u1: Mapped[int | None] = mapped_column(Integer)
+    u2: Mapped[int | None] = mapped_column(Integer)
+    u3: Mapped[int | None] = mapped_column(Integer)
+    u4: Mapped[int | None] = mapped_column(Integer)
+    u5: Mapped[int | None] = mapped_column(Integer)
+    u6: Mapped[int | None] = mapped_column(Integer)
+    u7: Mapped[int | None] = mapped_column(Integer)
+    u8: Mapped[int | None] = mapped_column(Integer)
+    u9: Mapped[int | None] = mapped_column(Integer)
+    suggestion: Mapped[str] = mapped_column(Text, default="")

@@ -13,10 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from .domain import hours, queries
+from .domain.announce import announcement
 from .domain.clock import Clock, local_now
 from .domain.site import get_site
-from .models import Agency, Counter, Ticket, TicketEvent
-from .presenters import agency_entry, counter_brief, iso, localized, service_entry
+from .models import Agency, Counter, Ticket, TicketEvent, TicketStatus
+from .presenters import agency_entry, counter_brief, iso, localized, service_entry, ticket_public
 
 
 def agencies_status(
@@ -45,15 +46,34 @@ def agencies_status(
     return out
 
 
+def ticket_status(session: Session, clock: Clock, ticket: Ticket, lang: str) -> dict[str, Any]:
+    """A visitor's view of their ticket: state, place in line and estimate while waiting."""
+    body = ticket_public(ticket, lang)
+    ahead = estimate = None
+    if ticket.status == TicketStatus.WAITING:
+        ahead = queries.ahead_of(session, ticket, get_site(session).priority_mode)
+        estimate = queries.estimated_wait_minutes(session, ticket.service, ahead, clock.now())
+    body.update(
+        ahead=ahead,
+        position=None if ahead is None else ahead + 1,  # 1 = next to be called
+        estimated_wait_minutes=estimate,
+        transferred=ticket.leg > 1,
+    )
+    return body
+
+
 def waiting_by_agency(session: Session, clock: Clock) -> dict[int, int]:
     site = get_site(session)
     return queries.waiting_counts(session, local_now(clock, site.timezone).date(), by="agency")
 
 
 def call_entry(ticket: Ticket, counter: Counter | None, kind: str, at: Any, lang: str,
-               recall: int = 0) -> dict[str, Any]:
-    """A call as a display shows it."""
+               recall: int = 0, call_id: int | None = None) -> dict[str, Any]:
+    """A call as a display shows and announces it. ``call_id`` (the call's
+    event id) lets a display that reconnects tell new calls from known ones."""
     return {
+        "call_id": call_id,
+        "announcement": announcement(ticket.number, counter.number if counter else None),
         "ticket_id": ticket.id,
         "number": ticket.number,
         "kind": kind,
@@ -85,5 +105,5 @@ def recent_calls(session: Session, clock: Clock, agency_ids: Collection[int] | N
     for event, ticket in session.execute(stmt):
         counter = session.get(Counter, event.counter_id) if event.counter_id else None
         out.append(call_entry(ticket, counter, event.kind, event.at, lang,
-                              int(event.data.get("recall", 0))))
+                              int(event.data.get("recall", 0)), event.id))
     return out

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from .domain.hours import OpenState, format_schedule
-from .models import Agency, Counter, Service, Ticket
+from .models import Agency, Counter, Device, PrintJob, Service, Ticket
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -109,6 +109,7 @@ def service_entry(service: Service, waiting: int, quota_left: int | None, lang: 
         "waiting": waiting,
         "target_wait_minutes": service.target_wait_minutes,
         "documents": [d.strip() for d in service.documents.split(";") if d.strip()],
+        "note_required": service.note_required,
     }
 
 
@@ -128,3 +129,43 @@ def agency_entry(agency: Agency, state: OpenState, services: list[dict[str, Any]
         "waiting": sum(s["waiting"] for s in services),
         "services": services,
     }
+
+
+def print_state(job: PrintJob | None) -> dict[str, Any]:
+    """A ticket's paper as the kiosk and staff see it."""
+    if job is None:
+        return {"job_id": None, "status": "none", "attempts": 0, "error": ""}
+    return {"job_id": job.id, "status": job.status, "attempts": job.attempts,
+            "error": job.last_error, "reprint": job.reprint, "printed_at": iso(job.printed_at)}
+
+
+def printer_entry(device: Device, open_jobs: int) -> dict[str, Any]:
+    """A kiosk's printer for the managers' view."""
+    settings = device.settings or {}
+    return {"target": str(settings.get("printer") or "none"),
+            "paper_width": int(settings.get("paper_width", 80)),
+            "state": device.printer_state, "error": device.printer_error,
+            "checked_at": iso(device.printer_checked_at), "open_jobs": open_jobs}
+
+
+def device_entry(device: Device, open_jobs: int = 0) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": device.id, "code": device.code, "kind": device.kind,
+                            "name": device.name, "active": device.active,
+                            "last_seen_at": iso(device.last_seen_at)}
+    if device.kind == "kiosk":
+        body["printer"] = printer_entry(device, open_jobs)
+    if device.kind == "print_agent":
+        settings = device.settings or {}
+        body["kiosks"] = settings.get("kiosks") or ([settings["kiosk"]] if settings.get("kiosk") else [])
+    return body
+
+
+def print_job_update(job: PrintJob) -> dict[str, Any]:
+    """The ``print.updated`` event: "retrying" while attempts keep failing."""
+    status = job.status
+    if status == "pending" and job.attempts:
+        status = "retrying"
+    return {"job_id": job.id, "ticket_id": job.ticket_id, "number": job.ticket.number,
+            "status": status, "attempts": job.attempts, "reprint": job.reprint,
+            "error_code": job.last_error.split(":", 1)[0] if job.last_error else "",
+            "error": job.last_error}

@@ -6,6 +6,7 @@ systemd units and CI; see docs/deployment notes in README.md.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -44,6 +45,10 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": int(os.environ.get("ANTRIAN_MAX_BODY", 64 * 1024)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # A kiosk or display is bound to its device once (see auth.principal.remember_device).
+        "PERMANENT_SESSION_LIFETIME": dt.timedelta(days=400),
+        # Base of the visitor status link in QR codes; default: the address the kiosk used.
+        "PUBLIC_URL": os.environ.get("ANTRIAN_PUBLIC_URL", ""),
         "SESSION_COOKIE_SECURE": env == "production" and os.environ.get("ANTRIAN_HTTPS") == "1",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",

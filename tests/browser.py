@@ -26,6 +26,32 @@ CHROMIUM_ARGS = [
 ]
 
 
+_shared: dict[str, object] = {}  # one Playwright and one Chromium for the whole run
+
+
+def _launch():  # type: ignore[no-untyped-def]
+    """Several modules import the fixture (each import is its own session
+    fixture to pytest), but Playwright's sync API allows one instance."""
+    if "browser" not in _shared:
+        from playwright.sync_api import sync_playwright
+
+        playwright = sync_playwright().start()
+        _shared["playwright"] = playwright
+        _shared["browser"] = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    return _shared["browser"]
+
+
+def shutdown() -> None:
+    """Close Chromium and Playwright (conftest calls this when the session ends)."""
+    browser = _shared.pop("browser", None)
+    playwright = _shared.pop("playwright", None)
+    if browser is not None:
+        browser.close()  # type: ignore[attr-defined]
+    if playwright is not None:
+        playwright.stop()  # type: ignore[attr-defined]
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator:  # type: ignore[type-arg]
     from conftest import require_services
@@ -34,12 +60,7 @@ def browser() -> Iterator:  # type: ignore[type-arg]
         if require_services():
             pytest.fail(f"Chromium is required here but {CHROMIUM} is missing (make chromium)")
         pytest.skip(f"Chromium not installed at {CHROMIUM}; run 'make chromium'")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
+    yield _launch()
 
 
 @pytest.fixture

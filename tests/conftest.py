@@ -119,6 +119,41 @@ def make_app(url: str, clock: FixedClock, config_path: Path = SMALL_CONFIG, **ex
     return app
 
 
+def config_with_kiosk_printer(tmp_path: Path, printer: str, paper_width: int = 80) -> Path:
+    """The small test site with KIOSK-1 printing on ``printer``."""
+    text = SMALL_CONFIG.read_text(encoding="utf-8").replace(
+        'key = "test-kiosk-key-0001"\n',
+        f'key = "test-kiosk-key-0001"\nprinter = "{printer}"\npaper_width = {paper_width}\n')
+    path = tmp_path / "site.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def fake_printer() -> Iterator:  # type: ignore[type-arg]
+    """A network thermal printer on 127.0.0.1 (tests/fake_printer.py)."""
+    from fake_printer import FakePrinter
+
+    with FakePrinter() as printer:
+        yield printer
+
+
+@pytest.fixture
+def printing_app(clock, tmp_path, fake_printer):  # type: ignore[no-untyped-def]
+    """Make the small site with KIOSK-1 printing on the fake printer: call it with a database URL."""
+    made = []
+
+    def make(url: str):  # type: ignore[no-untyped-def]
+        made.append(make_app(url, clock, config_with_kiosk_printer(tmp_path, fake_printer.url)))
+        return made[-1]
+
+    yield make
+    for application in made:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 @pytest.fixture
 def app(database_url: str, clock: FixedClock) -> Iterator:  # type: ignore[type-arg]
     application = make_app(database_url, clock)
@@ -161,3 +196,9 @@ def counter_id(app, code: str) -> int:  # type: ignore[no-untyped-def]
 
     with app.app_context():
         return db.session.execute(select(Counter.id).where(Counter.code == code)).scalar_one()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    import browser
+
+    browser.shutdown()

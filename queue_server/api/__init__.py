@@ -5,7 +5,7 @@ Views are thin: parse, authorise, call one domain function, commit and publish.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -13,6 +13,7 @@ from ..domain.errors import DomainError
 from ..domain.events import discard
 from ..extensions import csrf, db
 from .errors import ApiError, error_response, from_api, from_domain, from_http
+from .messages import translate
 
 bp = Blueprint("api", __name__)
 csrf.exempt(bp)  # bearer callers need none; session callers are checked in guards.principal
@@ -39,7 +40,20 @@ def _http_error(exc: HTTPException) -> tuple[Response, int]:
 @bp.errorhandler(SQLAlchemyError)
 def _database_error(exc: SQLAlchemyError) -> tuple[Response, int]:
     _rollback()
-    return error_response(503, "database_unavailable", "the database is not answering; try again")
+    return error_response(503, "database_unavailable", translate(
+        "database_unavailable", "the database is not answering; try again", {}))
+
+
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+def _unrouted(exc: HTTPException):  # type: ignore[no-untyped-def]
+    """No route matched, so no blueprint handler ran: API paths still answer in JSON."""
+    if not request.path.startswith("/api/"):
+        return exc  # pages keep Flask's own error page
+    response, status = from_http(exc)
+    if getattr(exc, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+    return response, status
 
 
 def _rollback() -> None:
@@ -47,4 +61,4 @@ def _rollback() -> None:
     discard(db.session)
 
 
-from . import agencies, counters, health, tickets, tokens  # noqa: E402,F401
+from . import agencies, counters, health, printing, survey, tickets, tokens  # noqa: E402,F401

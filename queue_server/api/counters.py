@@ -10,8 +10,9 @@ from flask import jsonify
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..domain import calling, counters
+from ..domain import calling, counters, queries
 from ..domain.errors import NotFound
+from ..domain.site import today
 from ..extensions import db
 from ..models import Counter, Role, User
 from ..presenters import counter_state, ticket_staff
@@ -152,3 +153,12 @@ def transfer(counter_id: int):  # type: ignore[no-untyped-def]
     service_id = int_field(body, "service_id")
     note = str_field(body, "note")
     return _action(counter_id, calling.transfer, service_id, note)
+
+
+@bp.get("/me/today")
+@require_user(*OPERATORS)
+def my_day():  # type: ignore[no-untyped-def]
+    """The caller's own figures today (the counter page shows them)."""
+    user = _user()
+    day = today(db.session, clock())
+    return jsonify(day=day.isoformat(), **queries.officer_day(db.session, user.id, day))

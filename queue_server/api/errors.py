@@ -27,7 +27,9 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.params = status, code, message, params
 
 
-def error_response(status: int, code: str, message: str, **extra: Any) -> tuple[Response, int]:
+def error_response(status: int, code: str, message: str, /, **extra: Any) -> tuple[Response, int]:
+    # Positional-only: a domain error's params may themselves be named "status"
+    # (illegal_transition carries the ticket's status) and must land in details.
     body: dict[str, Any] = {"code": code, "message": message}
     if extra:
         body["details"] = extra
@@ -41,7 +43,8 @@ def from_domain(exc: DomainError) -> tuple[Response, int]:
 
 
 def from_api(exc: ApiError) -> tuple[Response, int]:
-    return error_response(exc.status, exc.code, translate(exc.code, exc.message, exc.params))
+    return error_response(exc.status, exc.code, translate(exc.code, exc.message, exc.params),
+                          **_public(exc.params))
 
 
 HTTP_CODES = {

@@ -27,7 +27,8 @@ def clock() -> Clock:
 def principal() -> Principal:
     if "principal" not in g:
         g.principal = from_request(db.session, clock().now())
-        if g.principal.via == "session" and request.method not in ("GET", "HEAD", "OPTIONS"):
+        cookie = g.principal.via in ("session", "device_session")
+        if cookie and request.method not in ("GET", "HEAD", "OPTIONS"):
             # Cookie-authenticated writes need the CSRF token; bearer callers do not.
             from ..extensions import csrf
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from flask import jsonify
 from sqlalchemy.exc import IntegrityError
 
-from ..domain import calling, issuing, queries
+from ..domain import calling, issuing, printing
 from ..domain.errors import NotFound
 from ..domain.lifecycle import Actor
-from ..domain.site import get_site
+from ..domain.site import device_scope
 from ..extensions import db
-from ..models import DeviceKind, TicketStatus
-from ..presenters import iso, ticket_public
+from ..links import status_url
+from ..models import Device, DeviceKind
+from ..overview import ticket_status
+from ..presenters import iso, print_state, ticket_public
 from . import bp
 from .agencies import lang
 from .guards import clock, commit_and_publish, int_field, json_body, principal, require_device
@@ -20,14 +22,24 @@ from .guards import clock, commit_and_publish, int_field, json_body, principal, 
 def issued_body(result: issuing.IssuedTicket) -> dict:
     t = result.ticket
     body = ticket_public(t, lang())
+    job = printing.latest_job(db.session, t.token)
     body.update(
         id=t.id,
         token=t.token,
         ahead=result.ahead,
         estimated_wait_minutes=result.estimated_wait_minutes,
         issued_at=iso(t.issued_at),
+        status_url=status_url(t.token),
+        print=print_state(job),
     )
     return body
+
+
+def _queue_print(result: issuing.IssuedTicket, kiosk: Device) -> None:
+    """Paper is queued with the ticket, in its transaction (see domain.printing)."""
+    if not result.replayed:
+        printing.request_print(db.session, clock(), result.ticket, kiosk, status_url(result.ticket.token),
+                               result.ahead, result.estimated_wait_minutes)
 
 
 @bp.post("/tickets")
@@ -40,8 +52,9 @@ def issue():  # type: ignore[no-untyped-def]
     try:
         result = issuing.issue_ticket(
             db.session, clock(), service_id, body.get("priority"), Actor(device_id=device.id),
-            request_id=request_id,
+            request_id=request_id, offered=device_scope(db.session, device),
         )
+        _queue_print(result, device)
         commit_and_publish()
     except IntegrityError:
         # Two retries of the same request raced; the other one won: return its ticket.
@@ -66,14 +79,7 @@ def _by_token(token: str):  # type: ignore[no-untyped-def]
 @bp.get("/tickets/<token>")
 def status(token: str):  # type: ignore[no-untyped-def]
     """Anyone holding the token (the QR code) may follow the ticket."""
-    ticket = _by_token(token)
-    body = ticket_public(ticket, lang())
-    ahead = estimate = None
-    if ticket.status == TicketStatus.WAITING:
-        ahead = queries.ahead_of(db.session, ticket, get_site(db.session).priority_mode)
-        estimate = queries.estimated_wait_minutes(db.session, ticket.service, ahead, clock().now())
-    body.update(ahead=ahead, estimated_wait_minutes=estimate, transferred=ticket.leg > 1)
-    return jsonify(body)
+    return jsonify(ticket_status(db.session, clock(), _by_token(token), lang()))
 
 
 @bp.post("/tickets/<token>/cancel")

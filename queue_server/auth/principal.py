@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask import current_app, request
+from flask import session as cookie_session
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from ..security import hash_key, new_key
 class Principal:
     user: User | None = None
     device: Device | None = None
-    via: str = "none"  # "session", "bearer", "device" or "none"
+    via: str = "none"  # "session", "bearer", "device", "device_session" or "none"
     demo_refused: bool = False  # a demo credential presented in production
 
     @property
@@ -56,17 +57,49 @@ def from_secret(session: Session, secret: str, now: dt.datetime) -> Principal:
         select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.expires_at > now)
     ).scalar_one_or_none()
     if token is not None and token.user.active:
+        if token.user.demo_credential and _production():
+            return Principal(demo_refused=True)
         return Principal(user=token.user, via="bearer")
     return ANONYMOUS
+
+
+DEVICE_SESSION_KEY = "antrian_device"
+
+
+def remember_device(device: Device) -> None:
+    """Bind a kiosk/display browser to its device after it showed the key once.
+
+    The signed session cookie keeps the device id and the key's hash, so the
+    key leaves the address bar and rotating the key logs the browser out.
+    """
+    cookie_session[DEVICE_SESSION_KEY] = {"id": device.id, "key": device.key_hash}
+    cookie_session.permanent = True
+
+
+def device_from_cookie(session: Session) -> Principal:
+    remembered = cookie_session.get(DEVICE_SESSION_KEY)
+    if not isinstance(remembered, dict):
+        return ANONYMOUS
+    device = session.get(Device, remembered.get("id"))
+    if device is None or not device.active or device.key_hash != remembered.get("key"):
+        return ANONYMOUS
+    if device.demo_credential and _production():
+        return Principal(demo_refused=True)
+    return Principal(device=device, via="device_session")
+
+
+def from_cookies(session: Session) -> Principal:
+    """A logged-in person first, then a browser bound to a device."""
+    if current_user.is_authenticated:
+        return Principal(user=current_user._get_current_object(), via="session")
+    return device_from_cookie(session)
 
 
 def from_request(session: Session, now: dt.datetime) -> Principal:
     secret = bearer_from_header()
     if secret is not None:
         return from_secret(session, secret, now)
-    if current_user.is_authenticated:
-        return Principal(user=current_user._get_current_object(), via="session")
-    return ANONYMOUS
+    return from_cookies(session)
 
 
 def issue_api_token(session: Session, user: User, now: dt.datetime, hours: int) -> tuple[str, ApiToken]:

@@ -203,6 +203,9 @@ def finish(session: Session, clock: Clock, counter_id: int, user: User, note: st
     many officers press only Call and Finish."""
     counter = _operating_counter(session, counter_id, user)
     ticket = _current(counter)
+    if ticket.service.note_required and not note.strip():
+        raise InvalidInput("note_required", f"{ticket.service.name} needs a note when finished",
+                           service=ticket.service.name)
     now = clock.now()
     if ticket.status == S.CALLED:
         transition(session, ticket, S.SERVING, now, Actor(user.id), counter.id, {"implicit": True})
@@ -246,7 +249,9 @@ def transfer(
         raise NotFound("service_not_found", f"no service with id {service_id}", id=service_id)
     if target.id == ticket.service_id:
         raise InvalidInput("same_service", "the ticket is already in that service")
-    if not target.active or not target.agency.active:
+    if not target.agency.active:
+        raise Refused("agency_inactive", f"{target.agency.name} is not serving", agency=target.agency.name)
+    if not target.active:
         raise Refused("service_inactive", f"{target.name} is not available", service=target.name)
     now = clock.now()
     note = (note or "")[:2000]

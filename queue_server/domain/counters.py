@@ -53,7 +53,10 @@ def _set_state(session: Session, counter: Counter, to: CounterState, user: User,
     )
     counter.state = to
     counter.state_changed_at = now
-    counter.officer_id = None if to == CounterState.CLOSED else user.id
+    if to == CounterState.CLOSED:
+        counter.officer_id = None
+    elif to == CounterState.OPEN or counter.officer_id is None:
+        counter.officer_id = user.id
     record(session, DomainEvent("counter.updated", counter_id=counter.id, agency_ids=(counter.agency_id,)))
 
 

@@ -8,6 +8,7 @@ ticket and its first event. Any refusal happens before a number is taken.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from ..database import begin_write
 from ..models import Priority, Service, Ticket, TicketStatus
 from . import hours, queries
 from .clock import Clock, local_now
-from .errors import InvalidInput, NotFound, Refused
+from .errors import Forbidden, InvalidInput, NotFound, Refused
 from .events import DomainEvent, record
 from .lifecycle import Actor, log_event
 from .numbering import format_number, next_sequence
@@ -53,7 +54,10 @@ def parse_priority(value: object) -> Priority:
 
 def check_can_issue(service: Service, open_state: hours.OpenState, issued: int) -> None:
     """Raise :class:`Refused` with the reason a kiosk shows, or return."""
-    if not service.active or not service.agency.active:
+    if not service.agency.active:
+        raise Refused("agency_inactive", f"{service.agency.name} is not serving",
+                      agency=service.agency.name)
+    if not service.active:
         raise Refused("service_inactive", f"{service.name} is not available", service=service.name)
     if not open_state.can_issue:
         nxt = open_state.next_open.strftime("%H:%M") if open_state.next_open else ""
@@ -94,6 +98,7 @@ def issue_ticket(
     priority: object = None,
     actor: Actor | None = None,
     request_id: str | None = None,
+    offered: Collection[int] | None = None,
 ) -> IssuedTicket:
     """Issue the next ticket of ``service_id``; the caller commits.
 
@@ -108,7 +113,8 @@ def issue_ticket(
     if request_id and actor.device_id is not None:
         earlier = _replay(session, actor.device_id, request_id)
         if earlier is not None:
-            return describe(session, earlier, clock, replayed=True)
+            current = latest_leg(session, earlier.token) or earlier
+            return describe(session, current, clock, replayed=True)
     site = get_site(session)
     # Lock the service row: quota checks of concurrent kiosks queue here (PostgreSQL).
     service = session.execute(
@@ -116,6 +122,10 @@ def issue_ticket(
     ).scalar_one_or_none()
     if service is None:
         raise NotFound("service_not_found", f"no service with id {service_id}", id=service_id)
+    if offered is not None and service.agency_id not in offered:
+        # A floor kiosk limited to some agencies issues only for those.
+        raise Forbidden("service_not_offered", f"{service.name} is not offered at this kiosk",
+                        service=service.name)
     now = clock.now()
     local = local_now(clock, site.timezone)
     day = local.date()

@@ -148,3 +148,27 @@ def estimated_wait_minutes(
     open_, total = serving_counters(session, service.id)
     servers = open_ or total or 1
     return math.ceil(ahead * average_service_minutes(session, service, now) / servers)
+
+
+def officer_day(session: Session, officer_id: int, day: dt.date) -> dict[str, int | None]:
+    """An officer's own figures for one service day, in one grouped query:
+    legs called by them that ended done, no-show or transferred, and the
+    average wait and service time of the ones they served."""
+    is_done = Ticket.status == TicketStatus.DONE
+    row = session.execute(
+        select(
+            func.count(case((is_done, 1))),
+            func.count(case((Ticket.status == TicketStatus.NO_SHOW, 1))),
+            func.count(case((Ticket.status == TicketStatus.TRANSFERRED, 1))),
+            func.avg(case((is_done, Ticket.service_seconds))),
+            func.avg(case((is_done, Ticket.wait_seconds))),
+        ).where(Ticket.officer_id == officer_id, Ticket.service_day == day)
+    ).one()
+    served, no_show, transferred, service, wait = row
+    return {
+        "served": int(served),
+        "no_show": int(no_show),
+        "transferred": int(transferred),
+        "average_service_seconds": None if service is None else round(float(service)),
+        "average_wait_seconds": None if wait is None else round(float(wait)),
+    }

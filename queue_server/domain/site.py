@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..models import Site
+from ..models import Agency, Device, Site
 from .clock import Clock, local_now
 from .errors import NotFound
 
@@ -21,3 +21,15 @@ def get_site(session: Session) -> Site:
 
 def today(session: Session, clock: Clock) -> dt.date:
     return local_now(clock, get_site(session).timezone).date()
+
+
+def device_scope(session: Session, device: Device) -> list[int] | None:
+    """The agencies a kiosk offers or a display shows (its "zones" and/or
+    "agencies" settings); None when it covers every agency."""
+    zones = list(device.settings.get("zones") or [])
+    codes = list(device.settings.get("agencies") or [])
+    if not zones and not codes:
+        return None
+    return list(session.execute(
+        select(Agency.id).where(or_(Agency.zone.in_(zones), Agency.code.in_(codes)))
+    ).scalars())

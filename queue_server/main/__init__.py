@@ -19,7 +19,20 @@ def index():  # type: ignore[no-untyped-def]
     except NotFound:
         site_name = None
     pages = [
+        {"title": _("Ticket kiosk"), "url": url_for("kiosk.page"),
+         "note": _("touchscreen; open it once as /kiosk/?key=<kiosk device key>")},
+        {"title": _("Hall display"), "url": None,
+         "note": _("TV; open it once as /display/<code>?key=<display device key>")},
+        {"title": _("Counter (officers)"), "url": url_for("counter_client.page"),
+         "note": _("call, serve and transfer visitors at a counter")},
         {"title": _("Log in (officers, managers, administrators)"), "url": url_for("auth.login"),
          "note": ""},
+        {"title": _("Ticket printers"), "url": url_for("main.printers"),
+         "note": _("staff: printer state per kiosk, reprint a ticket")},
+        {"title": _("Visitor status page"), "url": None,
+         "note": _("/t/<code>: opened from the QR code on each ticket")},
     ]
     return render_template("main/index.html", site_name=site_name, pages=pages)
+
+
+from . import printers  # noqa: E402,F401  (registers its routes on bp)

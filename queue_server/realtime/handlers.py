@@ -12,16 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, session
-from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
 
-from ..auth.principal import Principal, from_secret
-from ..domain import calling, issuing, queries
-from ..domain.site import get_site
+from ..auth.principal import Principal, from_cookies, from_secret
+from ..domain import calling, issuing, printing
 from ..extensions import db, socketio
-from ..models import Counter, DeviceKind, Role, TicketStatus
-from ..overview import agencies_status, recent_calls, waiting_by_agency
-from ..presenters import counter_state, ticket_public
+from ..models import Counter, Device, DeviceKind, PrintJob, Role
+from ..overview import agencies_status, recent_calls, ticket_status, waiting_by_agency
+from ..presenters import counter_state, iso, printer_entry
 from . import rooms
 
 
@@ -34,21 +32,16 @@ def _principal(auth: Any) -> Principal:
     secret = auth.get("key") or auth.get("token")
     if isinstance(secret, str) and secret:
         return from_secret(db.session, secret, _clock().now())
-    if current_user.is_authenticated:
-        return Principal(user=current_user._get_current_object(), via="session")
-    return Principal()
+    if auth.get("ticket"):
+        return Principal()  # a visitor page: the ticket token decides, not cookies
+    return from_cookies(db.session)
 
 
 def _visitor_snapshot(token: str) -> dict[str, Any] | None:
     ticket = issuing.latest_leg(db.session, token)
     if ticket is None:
         return None
-    body = ticket_public(ticket)
-    if ticket.status == TicketStatus.WAITING:
-        ahead = queries.ahead_of(db.session, ticket, get_site(db.session).priority_mode)
-        body["ahead"] = ahead
-        body["estimated_wait_minutes"] = queries.estimated_wait_minutes(
-            db.session, ticket.service, ahead, _clock().now())
+    body = ticket_status(db.session, _clock(), ticket, "id")
     for old in [r for r in session.get("service_rooms", [])]:
         leave_room(old)
     join_room(rooms.ticket(token))
@@ -57,19 +50,39 @@ def _visitor_snapshot(token: str) -> dict[str, Any] | None:
     return {"role": "visitor", "ticket": body}
 
 
+def _agent_snapshot(p: Principal) -> dict[str, Any]:
+    """A print agent joins its room and gets every unfinished job of its kiosks."""
+    from ..print_dispatch import job_message
+
+    agent = p.device
+    join_room(rooms.agent(agent.id))
+    kiosks = printing.agent_kiosks(db.session, agent)
+    jobs = [job_message(j) for j in printing.open_agent_jobs(db.session, _clock(), kiosks)]
+    codes = [db.session.get(Device, k).code for k in kiosks]
+    db.session.commit()
+    return {"role": "print_agent", "device": {"code": agent.code, "name": agent.name},
+            "kiosks": codes, "jobs": jobs}
+
+
 def _device_snapshot(p: Principal) -> dict[str, Any]:
     device = p.device
+    if device.kind == DeviceKind.KIOSK:
+        join_room(rooms.device(device.id))
     agency_ids = rooms.device_agencies(db.session, device)
     for agency_id in agency_ids:
         join_room(rooms.public_agency(agency_id))
     snapshot: dict[str, Any] = {"role": device.kind, "device": {"code": device.code,
                                                                 "name": device.name}}
     if device.kind == DeviceKind.DISPLAY:
-        snapshot["calls"] = recent_calls(db.session, _clock(), agency_ids, "id")
+        # 20: recalls are listed too, and the board shows ~10 tickets.
+        snapshot["calls"] = recent_calls(db.session, _clock(), agency_ids, "id", limit=20)
+        snapshot["server_time"] = iso(_clock().now())  # TVs' own clocks are often wrong
         counts = waiting_by_agency(db.session, _clock())
         snapshot["waiting"] = {str(a): counts.get(a, 0) for a in agency_ids}
     else:
         snapshot["agencies"] = agencies_status(db.session, _clock(), "id", agency_ids)
+        open_jobs = printing.open_jobs_by_kiosk(db.session).get(device.id, 0)
+        snapshot["printer"] = printer_entry(device, open_jobs)
     return snapshot
 
 
@@ -88,6 +101,8 @@ def _staff_snapshot(p: Principal) -> dict[str, Any]:
 def _snapshot(p: Principal, auth: Any) -> dict[str, Any] | None:
     if p.device is not None and p.device.kind in (DeviceKind.DISPLAY, DeviceKind.KIOSK):
         return _device_snapshot(p)
+    if p.device is not None and p.device.kind == DeviceKind.PRINT_AGENT:
+        return _agent_snapshot(p)
     if p.user is not None:
         return _staff_snapshot(p)
     token = auth.get("ticket") if isinstance(auth, dict) else None
@@ -142,6 +157,69 @@ def on_subscribe_counter(data: Any) -> dict[str, Any]:
         db.session.rollback()
 
 
+def _agent() -> Device | None:
+    """The print agent behind this connection, re-read (it may have been disabled)."""
+    device_id = session.get("principal", {}).get("device_id")
+    device = db.session.get(Device, device_id) if device_id else None
+    if device is None or not device.active or device.kind != DeviceKind.PRINT_AGENT:
+        return None
+    return device
+
+
+@socketio.on("print.result")
+def on_print_result(data: Any) -> dict[str, Any]:
+    """A print agent reports one attempt: {job_id, ok, error_code?, message?, printer_state?}."""
+    from ..api.guards import commit_and_publish
+
+    agent = _agent()
+    job_id = data.get("job_id") if isinstance(data, dict) else None
+    try:
+        if agent is None or not isinstance(job_id, int):
+            return {"ok": False, "error": "forbidden" if agent is None else "invalid_field"}
+        job = db.session.get(PrintJob, job_id)
+        if job is None or job.device_id not in printing.agent_kiosks(db.session, agent):
+            return {"ok": False, "error": "job_not_found"}
+        job = printing.record_result(
+            db.session, _clock(), job_id, data.get("ok") is True, str(data.get("error_code") or "error"),
+            str(data.get("message") or "")[:150], str(data.get("printer_state") or ""))
+        status = job.status
+        commit_and_publish()
+        return {"ok": True, "status": status}
+    finally:
+        db.session.rollback()
+
+
+@socketio.on("printer.status")
+def on_printer_status(data: Any) -> dict[str, Any]:
+    """A print agent's periodic report of its printer: {state, message?}."""
+    from ..api.guards import commit_and_publish
+    from ..models import PrinterState
+
+    agent = _agent()
+    state = data.get("state") if isinstance(data, dict) else None
+    try:
+        if agent is None or state not in {s.value for s in PrinterState}:
+            return {"ok": False, "error": "forbidden" if agent is None else "invalid_field"}
+        for kiosk_id in printing.agent_kiosks(db.session, agent):
+            printing.set_printer_state(db.session, _clock(), db.session.get(Device, kiosk_id), state,
+                                       str(data.get("message") or "")[:200])
+        commit_and_publish()
+        return {"ok": True}
+    finally:
+        db.session.rollback()
+
+
 @socketio.on("disconnect")
 def on_disconnect(*_args: Any) -> None:
-    db.session.remove()
+    """A print agent gone means its kiosks cannot print: managers should know."""
+    try:
+        agent = _agent()
+        if agent is not None:
+            from ..api.guards import commit_and_publish
+
+            for kiosk_id in printing.agent_kiosks(db.session, agent):
+                printing.set_printer_state(db.session, _clock(), db.session.get(Device, kiosk_id),
+                                           "offline", "print agent disconnected")
+            commit_and_publish()
+    finally:
+        db.session.remove()

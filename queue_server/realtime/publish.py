@@ -10,16 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..domain import queries
+from ..domain import printing, queries
 from ..domain.clock import Clock
 from ..domain.events import DomainEvent
 from ..domain.site import today
 from ..extensions import socketio
-from ..models import Counter, Ticket
-from ..overview import call_entry
-from ..presenters import counter_state, ticket_public, ticket_staff
+from ..models import Counter, Device, PrintJob, Ticket, TicketEvent
+from ..overview import call_entry, ticket_status
+from ..presenters import counter_state, print_job_update, printer_entry, ticket_staff
 from . import rooms
 
 CALL_EVENTS = {"ticket.called", "ticket.recalled"}
@@ -38,10 +39,15 @@ def _ticket_rooms(ticket: Ticket, counter_id: int | None) -> list[str]:
     return out
 
 
-def _publish_call(session: Session, event: DomainEvent, ticket: Ticket) -> None:
+def _publish_call(session: Session, clock: Clock, event: DomainEvent, ticket: Ticket) -> None:
     counter = session.get(Counter, event.counter_id) if event.counter_id else None
-    kind = "recalled" if event.kind == "ticket.recalled" else "called"
-    call = call_entry(ticket, counter, kind, ticket.called_at, "id", int(event.data.get("recall", 0)))
+    logged = session.execute(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id,
+                                  TicketEvent.kind.in_(("called", "recalled")))
+        .order_by(TicketEvent.id.desc()).limit(1)
+    ).scalar_one()
+    call = call_entry(ticket, counter, logged.kind, logged.at, "id", int(event.data.get("recall", 0)),
+                      logged.id)
     # Displays and kiosks get the public call; staff and the visitor get it too.
     emit("ticket.called", call,
          [rooms.public_agency(a) for a in event.agency_ids] + [rooms.ticket(ticket.token)])
@@ -50,18 +56,18 @@ def _publish_call(session: Session, event: DomainEvent, ticket: Ticket) -> None:
          + ([rooms.counter(counter.id)] if counter else []))
 
 
-def _publish_ticket(session: Session, event: DomainEvent) -> None:
+def _publish_ticket(session: Session, clock: Clock, event: DomainEvent) -> None:
     ticket = session.get(Ticket, event.ticket_id)
     if ticket is None:
         return
     if event.kind in CALL_EVENTS:
-        _publish_call(session, event, ticket)
+        _publish_call(session, clock, event, ticket)
         return
     emit("ticket.updated", {"ticket": ticket_staff(ticket), "event": event.kind},
          [r for r in _ticket_rooms(ticket, event.counter_id) if not r.startswith("ticket:")]
          + [rooms.staff_agency(a) for a in event.agency_ids])
     # The visitor's own room gets only the public view of their ticket.
-    emit("ticket.status", {"ticket": ticket_public(ticket), "event": event.kind},
+    emit("ticket.status", {"ticket": ticket_status(session, clock, ticket, "id"), "event": event.kind},
          [rooms.ticket(ticket.token)])
 
 
@@ -96,11 +102,38 @@ def _publish_queue_counts(session: Session, clock: Clock, agency_ids: set[int]) 
             emit("queue.moved", {"service_id": int(service_id)}, [rooms.service(int(service_id))])
 
 
+def _publish_print(session: Session, event: DomainEvent) -> None:
+    """A job's outcome goes to the kiosk that shows the ticket and to staff."""
+    job = session.get(PrintJob, event.data["job_id"])
+    if job is None:
+        return
+    payload = print_job_update(job)
+    emit("print.updated", payload, [rooms.device(job.device_id), rooms.MANAGERS,
+                                    rooms.staff_agency(job.ticket.agency_id)])
+
+
+def _publish_printer(session: Session, event: DomainEvent) -> None:
+    device = session.get(Device, event.data["device_id"])
+    if device is None:
+        return
+    open_jobs = printing.open_jobs_by_kiosk(session).get(device.id, 0)
+    emit("printer.updated", {"device_code": device.code, **printer_entry(device, open_jobs)},
+         [rooms.device(device.id), rooms.MANAGERS])
+
+
 def publish(session: Session, clock: Clock, events: list[DomainEvent]) -> None:
     touched: set[int] = set()
     for event in events:
-        if event.kind.startswith("ticket."):
-            _publish_ticket(session, event)
+        if event.kind == "print.queued":
+            from ..print_dispatch import wake
+
+            wake()
+        elif event.kind == "print.updated":
+            _publish_print(session, event)
+        elif event.kind == "printer.updated":
+            _publish_printer(session, event)
+        elif event.kind.startswith("ticket."):
+            _publish_ticket(session, clock, event)
         elif event.kind == "counter.updated":
             _publish_counter(session, event)
         touched.update(event.agency_ids)

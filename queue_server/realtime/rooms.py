@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..domain.site import device_scope
 from ..models import Agency, Device
 
 MANAGERS = "managers"
@@ -32,11 +31,17 @@ def service(service_id: int) -> str:
     return f"service:{service_id}"
 
 
+def device(device_id: int) -> str:
+    """A kiosk's own room: the results of its print jobs and its printer's state."""
+    return f"device:{device_id}"
+
+
+def agent(device_id: int) -> str:
+    """A print agent's room: the jobs it should print."""
+    return f"agent:{device_id}"
+
+
 def device_agencies(session: Session, device: Device) -> list[int]:
     """The agencies a display or kiosk covers: by zone and/or code; none set = all."""
-    zones: Collection[str] = device.settings.get("zones") or []
-    codes: Collection[str] = device.settings.get("agencies") or []
-    stmt = select(Agency.id)
-    if zones or codes:
-        stmt = stmt.where(or_(Agency.zone.in_(list(zones)), Agency.code.in_(list(codes))))
-    return list(session.execute(stmt).scalars())
+    scope = device_scope(session, device)
+    return scope if scope is not None else list(session.execute(select(Agency.id)).scalars())
