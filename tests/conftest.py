@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 os.environ.setdefault("ANTRIAN_SECRET_KEY", "test-secret-key")
 
@@ -35,7 +35,7 @@ def require_services() -> bool:
     return os.environ.get("ANTRIAN_REQUIRE_SERVICES") == "1"
 
 
-def postgres_url() -> str:
+def configured_postgres_url() -> str:
     url = os.environ.get("ANTRIAN_TEST_POSTGRES_URL") or os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgresql", "postgres:")):
         url = "postgresql://127.0.0.1:5432/test"
@@ -43,6 +43,46 @@ def postgres_url() -> str:
         if url.startswith(plain):
             url = "postgresql+psycopg2://" + url[len(plain):]
     return url
+
+
+_own_database: dict[str, str] = {}
+
+
+def postgres_url() -> str:
+    """A database of this test run's own on the configured server.
+
+    Tests reset the schema before each test, so two runs sharing one database
+    (CI and a developer, or two developers) would wipe each other's tables.
+    Each pytest process creates ``antrian_test_<pid>`` and drops it at the
+    end; where the role may not create databases, the configured one is used.
+    """
+    if "url" in _own_database:
+        return _own_database["url"]
+    url = configured_postgres_url()
+    name = f"antrian_test_{os.getpid()}"
+    try:
+        engine = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+            conn.execute(text(f"CREATE DATABASE {name}"))
+        engine.dispose()
+        own = make_url(url).set(database=name).render_as_string(hide_password=False)
+        _own_database.update(url=own, admin=url, name=name)
+    except Exception:  # noqa: BLE001  (server down, or no CREATEDB right: reset_postgres reports)
+        _own_database["url"] = url
+    return _own_database["url"]
+
+
+def drop_own_postgres_database() -> None:
+    if "name" not in _own_database:
+        return
+    try:
+        engine = create_engine(_own_database["admin"], isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {_own_database['name']} WITH (FORCE)"))
+        engine.dispose()
+    except Exception:  # noqa: BLE001  (best effort: a leftover database does no harm)
+        pass
 
 
 def redis_url() -> str:
@@ -202,3 +242,4 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     import browser
 
     browser.shutdown()
+    drop_own_postgres_database()
