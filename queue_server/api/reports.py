@@ -1,0 +1,23 @@
+"""Report figures as JSON (the same figures as /manager/reports and its exports)."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from .. import report_args
+from ..domain import reports
+from ..domain.site import get_site, today
+from ..extensions import db
+from ..models import Role
+from . import bp
+from .guards import clock, require_user
+
+
+@bp.get("/reports/summary")
+@require_user(Role.MANAGER, Role.ADMIN)
+def report_summary():  # type: ignore[no-untyped-def]
+    """Totals, wait/service distribution, breakdown, trends and heatmap for a filter."""
+    chosen = report_args.report_filter(request.args, today(db.session, clock()))
+    report = reports.build(db.session, chosen, get_site(db.session).timezone,
+                           report_args.breakdown(request.args))
+    return jsonify(report.as_dict())
