@@ -16,5 +16,7 @@ from flask_socketio import SocketIO
 
 
 def register(socketio: SocketIO) -> None:
-    """Import the handlers; their decorators bind to the shared SocketIO object."""
-    from . import handlers  # noqa: F401
+    """Bind the handlers to the server ``init_app`` just created for this app."""
+    from . import handlers
+
+    handlers.attach(socketio)

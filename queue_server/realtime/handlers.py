@@ -5,22 +5,25 @@ for kiosks and displays, ``{"token": bearer}`` for people using scripts,
 ``{"ticket": status_token}`` for a visitor page; a logged-in browser needs
 nothing (its session cookie is used). Every (re)connect receives a full
 ``snapshot`` so a client never has to replay what it missed.
+
+A new handler goes into :data:`HANDLERS`; :func:`attach` binds them to each
+app's Socket.IO server.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, session
-from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
+from flask import current_app, request, session
+from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room, leave_room
 
 from ..auth.principal import Principal, from_cookies, from_secret
 from ..domain import calling, issuing, printing
-from ..extensions import db, socketio
+from ..extensions import db
 from ..models import Counter, Device, DeviceKind, PrintJob, Role
 from ..overview import agencies_status, recent_calls, ticket_status, waiting_by_agency
 from ..presenters import counter_state, iso, printer_entry
-from . import rooms
+from . import presence, rooms
 
 
 def _clock():  # type: ignore[no-untyped-def]
@@ -111,7 +114,6 @@ def _snapshot(p: Principal, auth: Any) -> dict[str, Any] | None:
     return None
 
 
-@socketio.on("connect")
 def on_connect(auth: Any = None) -> None:
     p = _principal(auth)
     if p.demo_refused:
@@ -120,12 +122,14 @@ def on_connect(auth: Any = None) -> None:
     db.session.rollback()  # end the read transaction; never hold SQLite snapshots open
     if snapshot is None:
         raise ConnectionRefusedError("unauthorized")
+    device_id = p.device.id if p.device else None
     session["principal"] = {"user_id": p.user.id if p.user else None,
-                            "device_id": p.device.id if p.device else None, "auth": auth}
+                            "device_id": device_id, "auth": auth}
     emit("snapshot", snapshot)
+    if device_id is not None:
+        presence.connected(request.sid, device_id)  # type: ignore[attr-defined]
 
 
-@socketio.on("resync")
 def on_resync(_data: Any = None) -> None:
     """A client that suspects it missed something asks for a fresh snapshot."""
     auth = session.get("principal", {}).get("auth")
@@ -135,7 +139,6 @@ def on_resync(_data: Any = None) -> None:
         emit("snapshot", snapshot)
 
 
-@socketio.on("subscribe_counter")
 def on_subscribe_counter(data: Any) -> dict[str, Any]:
     """An officer's page follows one counter; only counters it may operate."""
     auth = session.get("principal", {}).get("auth")
@@ -166,7 +169,6 @@ def _agent() -> Device | None:
     return device
 
 
-@socketio.on("print.result")
 def on_print_result(data: Any) -> dict[str, Any]:
     """A print agent reports one attempt: {job_id, ok, error_code?, message?, printer_state?}."""
     from ..api.guards import commit_and_publish
@@ -189,7 +191,6 @@ def on_print_result(data: Any) -> dict[str, Any]:
         db.session.rollback()
 
 
-@socketio.on("printer.status")
 def on_printer_status(data: Any) -> dict[str, Any]:
     """A print agent's periodic report of its printer: {state, message?}."""
     from ..api.guards import commit_and_publish
@@ -209,10 +210,11 @@ def on_printer_status(data: Any) -> dict[str, Any]:
         db.session.rollback()
 
 
-@socketio.on("disconnect")
 def on_disconnect(*_args: Any) -> None:
-    """A print agent gone means its kiosks cannot print: managers should know."""
+    """A device's last sign of life is now; a print agent gone means its kiosks
+    cannot print: managers should know both."""
     try:
+        presence.disconnected(request.sid)  # type: ignore[attr-defined]
         agent = _agent()
         if agent is not None:
             from ..api.guards import commit_and_publish
@@ -223,3 +225,19 @@ def on_disconnect(*_args: Any) -> None:
             commit_and_publish()
     finally:
         db.session.remove()
+
+
+HANDLERS = (("connect", on_connect), ("resync", on_resync), ("subscribe_counter", on_subscribe_counter),
+            ("print.result", on_print_result), ("printer.status", on_printer_status),
+            ("disconnect", on_disconnect))
+
+
+def attach(sio: SocketIO) -> None:
+    """Bind the handlers to the Socket.IO server of the app being created.
+
+    ``@socketio.on`` at import time would bind them only to the server that
+    existed then, so a second app in the same process (tests) would get a
+    server without handlers; binding again replaces, so this is idempotent.
+    """
+    for name, handler in HANDLERS:
+        sio.on(name)(handler)

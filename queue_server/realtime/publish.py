@@ -7,6 +7,7 @@ message queue: ``socketio.emit`` goes through it when configured.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,11 +17,12 @@ from sqlalchemy.orm import Session
 from ..domain import printing, queries
 from ..domain.clock import Clock
 from ..domain.events import DomainEvent
+from ..domain.presence import is_online
 from ..domain.site import today
 from ..extensions import socketio
 from ..models import Counter, Device, PrintJob, Ticket, TicketEvent
 from ..overview import call_entry, ticket_status
-from ..presenters import counter_state, print_job_update, printer_entry, ticket_staff
+from ..presenters import counter_state, iso, print_job_update, printer_entry, ticket_staff
 from . import rooms
 
 CALL_EVENTS = {"ticket.called", "ticket.recalled"}
@@ -119,6 +121,14 @@ def _publish_printer(session: Session, event: DomainEvent) -> None:
     open_jobs = printing.open_jobs_by_kiosk(session).get(device.id, 0)
     emit("printer.updated", {"device_code": device.code, **printer_entry(device, open_jobs)},
          [rooms.device(device.id), rooms.MANAGERS])
+
+
+def device_presence(device: Device, event: str, now: dt.datetime) -> None:
+    """A kiosk, display or print agent connected or left: managers see it at once."""
+    emit("device.presence", {"device_id": device.id, "code": device.code, "kind": device.kind,
+                             "name": device.name, "event": event,
+                             "online": is_online(device.last_seen_at, now),
+                             "last_seen_at": iso(device.last_seen_at)}, [rooms.MANAGERS])
 
 
 def publish(session: Session, clock: Clock, events: list[DomainEvent]) -> None:
