@@ -54,3 +54,6 @@ def page():  # type: ignore[no-untyped-def]
     if current_user.role not in (Role.OFFICER, Role.ADMIN):
         abort(403)
     return render_template("counter/counter.html", config=counter_config())
+
+
+from . import survey  # noqa: E402,F401  (the survey tablet, /counter/survey)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from .domain import hours, queries
+from .domain import hours, queries, survey
 from .domain.announce import announcement
 from .domain.clock import Clock, local_now
 from .domain.site import get_site
@@ -58,6 +58,9 @@ def ticket_status(session: Session, clock: Clock, ticket: Ticket, lang: str) -> 
         position=None if ahead is None else ahead + 1,  # 1 = next to be called
         estimated_wait_minutes=estimate,
         transferred=ticket.leg > 1,
+        # The satisfaction survey: "open" once the visit is done, "answered" after it.
+        survey=(("answered" if survey.answered(session, ticket.token) else "open")
+                if ticket.status == TicketStatus.DONE else None),
     )
     return body
 

@@ -23,6 +23,7 @@ from ..domain.site import get_site
 from ..extensions import db
 from ..models import Ticket
 from ..overview import ticket_status
+from . import survey_form
 
 bp = Blueprint("visitor", __name__, template_folder="templates", static_folder="static",
                static_url_path="/t-static")
@@ -84,8 +85,10 @@ def status_page(token: str) -> Response:
                                          ticket, lang)
     site_name = _site_name()
     db.session.rollback()  # end the read transaction
-    response = Response(render_template("visitor/status.html", t=data, token=token, lang=lang,
-                                        site_name=site_name))
+    response = Response(render_template(
+        "visitor/status.html", t=data, token=token, lang=lang, site_name=site_name,
+        survey_questions=survey_form.questions(lang), survey_texts=survey_form.texts(),
+        survey_max=survey_form.SUGGESTION_MAX_LENGTH))
     response.headers["Cache-Control"] = "no-store"
     return _private(response)
 

@@ -6,6 +6,8 @@
  *   ticket.called  a call or recall of this ticket: show the counter, vibrate, beep
  *   ticket.status  any other change; after a transfer, resync to follow the new service
  *   queue.moved    places may have moved: refetch GET /api/v1/tickets/<token>
+ * Once the ticket is done and its "survey" is "open", the satisfaction survey
+ * (templates/survey/form.html, static/survey.js) is shown until it is sent.
  * window.visitor is a read-only summary for tests and integrations.
  */
 (function () {
@@ -71,6 +73,7 @@
   var recalled = false;
   var epoch = 0;           // bumped by every socket event; a fetch started earlier is stale
   var socket = null;
+  var surveyAnswered = false;  // sent from this page (or refused as already answered)
 
   // Names in the page's language. Socket.IO payloads are always Indonesian, so
   // an English page keeps the names it got over HTTP, keyed by id.
@@ -143,8 +146,38 @@
     show($("panel-final"), !!FINAL[status]);
     text($("final-text"), FINAL[status] ? S.finals[status] : "");
 
+    var survey = surveyState();
+    show($("panel-survey"), survey === "open");
+    show($("panel-thanks"), survey === "answered");
+
     document.title = (called && counter ? "\u25b6 " + counter.name + " \u00b7 " : "") +
       t.number + " \u00b7 " + (S.states[status] || status);
+  }
+
+  function surveyState() {
+    if (state.status !== "done") { return null; }
+    return surveyAnswered ? "answered" : (state.survey || null);
+  }
+
+  function setupSurvey() {
+    var form = $("survey-form");
+    if (!form || !window.AntrianSurvey) { return; }
+    var texts = JSON.parse($("survey-text").textContent);
+    function finished(message) {
+      surveyAnswered = true;
+      text($("thanks-text"), message);
+      render();
+      $("panel-thanks").focus();
+    }
+    window.AntrianSurvey.attach(form, {
+      texts: texts,
+      send: function (payload) {
+        return window.AntrianSurvey.postJson(
+          "/api/v1/tickets/" + encodeURIComponent(token) + "/survey?lang=" + lang, payload);
+      },
+      onSaved: function () { finished(texts.thanks); },
+      onAnswered: function (message) { finished(message); }
+    });
   }
 
   function update(next, cue) {
@@ -352,11 +385,13 @@
       },
       get service() { return state.service ? state.service.name : null; },
       get transferred() { return !!state.transferred; },
+      get survey() { return surveyState(); },
       get connected() { return connected; }
     })
   });
 
   learnNames(state);
+  setupSurvey();
   render();
   setupSound();
   setConnected(false);
