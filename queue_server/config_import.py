@@ -23,10 +23,12 @@ from .domain.errors import InvalidInput
 from .domain.hours import parse_schedule
 from .domain.printing import validate_printer_settings
 from .models import Agency, Counter, Device, DeviceKind, Role, Service, Site, User
-from .security import MIN_KEY_LENGTH, hash_key, hash_password
+from .security import MIN_KEY_LENGTH, hash_key, hash_password, new_key
 
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,39}$")
 PREFIX = re.compile(r"^[A-Z]{1,3}$")
+# Not a hash of anything: no password matches it until an administrator sets one.
+NO_PASSWORD = "!unset"
 
 
 @dataclass
@@ -36,6 +38,11 @@ class ImportReport:
     # Credentials that came in plain text from the file (shown once by `antrian init`).
     demo_logins: list[tuple[str, str, str]] = field(default_factory=list)
     demo_keys: list[tuple[str, str, str]] = field(default_factory=list)
+    # With new_secrets: keys generated for new devices (shown once), and new
+    # users created without a usable password (an administrator sets one).
+    generated_keys: list[tuple[str, str, str]] = field(default_factory=list)
+    without_password: list[str] = field(default_factory=list)
+    new_secrets: bool = False
 
     def count(self, kind: str, created: bool) -> None:
         target = self.created if created else self.updated
@@ -94,11 +101,16 @@ def _validate(config: dict[str, Any]) -> None:
                 raise _fail(f"agency {code}", f"prefix {p} is already used by {prefixes[p]}")
 
 
-def import_config(session: Session, config: dict[str, Any]) -> ImportReport:
-    """Create or update everything the config names; the caller commits."""
+def import_config(session: Session, config: dict[str, Any], *,
+                  new_secrets: bool = False) -> ImportReport:
+    """Create or update everything the config names; the caller commits.
+
+    ``new_secrets`` lets an exported file (no passwords, no keys) create rows:
+    a new device gets a generated key, a new user an unusable password.
+    """
     begin_write(session)
     _validate(config)
-    report = ImportReport()
+    report = ImportReport(new_secrets=new_secrets)
     _import_site(session, config, report)
     schedules = {
         name: parse_schedule(raw) for name, raw in (config.get("schedules") or {}).items()
@@ -270,8 +282,15 @@ def _import_user(
         "role": role,
         "agency_id": agencies[agency_code].id if agency_code in agencies else None,
     }
+    if "active" in raw:  # absent: keep an account an administrator switched off
+        values["active"] = bool(raw["active"])
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     password = raw.get("password")
+    if user is None and password is None and report.new_secrets:
+        session.add(User(username=username, password_hash=NO_PASSWORD, **values))
+        report.without_password.append(username)
+        report.count("users", created=True)
+        return
     if user is None:
         if not isinstance(password, str) or len(password) < 8:
             raise _fail(f"user {username}", "a new user needs a password of 8+ characters")
@@ -305,10 +324,18 @@ def _import_device(session: Session, raw: dict[str, Any], report: ImportReport) 
     except InvalidInput as exc:
         raise _fail(f"device {code}", exc.message) from None
     values = {"kind": kind, "name": str(raw.get("name", code)), "settings": settings}
+    if "active" in raw:
+        values["active"] = bool(raw["active"])
     device = session.execute(select(Device).where(Device.code == code)).scalar_one_or_none()
     key = raw.get("key")
     if key is not None and (not isinstance(key, str) or len(key) < MIN_KEY_LENGTH):
         raise _fail(f"device {code}", f"key must be at least {MIN_KEY_LENGTH} characters")
+    if device is None and key is None and report.new_secrets:
+        generated = new_key()
+        session.add(Device(code=code, key_hash=hash_key(generated), **values))
+        report.generated_keys.append((code, generated, kind))
+        report.count("devices", created=True)
+        return
     if device is None:
         if key is None:
             raise _fail(f"device {code}", "a new device needs a key (or create it with "

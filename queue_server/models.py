@@ -430,3 +430,23 @@ class SurveyResponse(Base):
     u8: Mapped[int | None] = mapped_column(Integer)
     u9: Mapped[int | None] = mapped_column(Integer)
     suggestion: Mapped[str] = mapped_column(Text, default="")
+
+
+class AuditEntry(Base):
+    """One administrative change: who changed what, and the changed fields
+    before and after. Secrets are never stored: a changed password or device
+    key appears as "(changed)"."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(20))  # create, update, rotate_key, delete, import
+    entity_kind: Mapped[str] = mapped_column(String(20))  # agency, service, counter, user, ...
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    entity_code: Mapped[str] = mapped_column(String(80), default="")
+    before: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    user: Mapped[User | None] = relationship()
