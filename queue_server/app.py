@@ -67,14 +67,18 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     from kiosk import bp as kiosk_bp
 
     from . import realtime
+    from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .main import bp as main_bp
+    from .manager import bp as manager_bp
     from .visitor import bp as visitor_bp
 
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(main_bp)
+    app.register_blueprint(manager_bp, url_prefix="/manager")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(visitor_bp)
     app.register_blueprint(kiosk_bp, url_prefix="/kiosk")
     app.register_blueprint(display_bp, url_prefix="/display")

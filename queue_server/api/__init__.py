@@ -61,4 +61,5 @@ def _rollback() -> None:
     discard(db.session)
 
 
-from . import agencies, counters, health, printing, survey, tickets, tokens  # noqa: E402,F401
+from . import agencies, counters, health, printing, reports, survey, tickets, tokens  # noqa: E402,F401
+from .counter_survey import pending_survey as _counter_survey  # noqa: E402,F401  (survey tablet)
