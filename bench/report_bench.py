@@ -158,9 +158,9 @@ def _copy_postgres(services: list[tuple[int, int, str]], total: int) -> None:
         cursor = raw.cursor()
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        copy = f"COPY tickets ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
+        copy = f"COPY tickets ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
         for rows, row in enumerate(generate(services, total), start=1):
-            writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
+            writer.writerow([r"\N" if row[c] is None else row[c] for c in COLUMNS])
             if rows % 200_000 == 0 or rows == total:
                 buffer.seek(0)
                 cursor.copy_expert(copy, buffer)
@@ -221,6 +221,14 @@ def postgres_database(url: str, drop: bool) -> str:
         hide_password=False)
 
 
+def print_table(results: list[tuple[str, str, float, int]]) -> None:
+    print()
+    print(f"{'database':<11} {'report':<36} {'legs':>10} {'seconds':>8}")
+    print("-" * 68)
+    for label, name, seconds, legs in results:
+        print(f"{label:<11} {name:<36} {legs:>10,} {seconds:>8.3f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -230,7 +238,6 @@ def main() -> None:
     parser.add_argument("--drop", action="store_true", help="start from empty databases")
     args = parser.parse_args()
 
-    results: list[tuple[str, str, float, int]] = []
     if not args.no_sqlite:
         data = ROOT / "bench" / ".data"
         data.mkdir(exist_ok=True)
@@ -242,20 +249,13 @@ def main() -> None:
         took = fill(app, args.tickets)
         if took:
             print(f"SQLite: inserted {args.tickets:,} tickets in {took:.0f} s")
-        results += time_reports(app, "SQLite")
+        print_table(time_reports(app, "SQLite"))
     if args.postgres:
         app = make_site(postgres_database(args.postgres, args.drop))
         took = fill(app, args.tickets)
         if took:
             print(f"PostgreSQL: inserted {args.tickets:,} tickets in {took:.0f} s")
-        results += time_reports(app, "PostgreSQL")
-
-    print()
-    print(f"{'database':<11} {'report':<36} {'legs':>10} {'seconds':>8}")
-    print("-" * 68)
-    for label, name, seconds, legs in results:
-        print(f"{label:<11} {name:<36} {legs:>10,} {seconds:>8.3f}")
-
+        print_table(time_reports(app, "PostgreSQL"))
 
 if __name__ == "__main__":
     main()

@@ -18,7 +18,7 @@ from .domain.reports import BREAKDOWNS, ReportFilter
 DEFAULT_DAYS = 7
 
 
-def _date(args: MultiDict[str, str], name: str, default: dt.date) -> dt.date:
+def date_arg(args: MultiDict[str, str], name: str, default: dt.date) -> dt.date:
     raw = (args.get(name) or "").strip()
     if not raw:
         return default
@@ -38,8 +38,8 @@ def _ids(args: MultiDict[str, str], name: str) -> tuple[int, ...]:
 
 def report_filter(args: MultiDict[str, str], today: dt.date) -> ReportFilter:
     """The filter the arguments ask for; InvalidInput (422) says which one is wrong."""
-    end = _date(args, "to", today)
-    start = _date(args, "from", end - dt.timedelta(days=DEFAULT_DAYS - 1))
+    end = date_arg(args, "to", today)
+    start = date_arg(args, "from", end - dt.timedelta(days=DEFAULT_DAYS - 1))
     try:
         return ReportFilter(start, end, agency_ids=_ids(args, "agency"), service_ids=_ids(args, "service"),
                             counter_ids=_ids(args, "counter"), officer_ids=_ids(args, "officer"))

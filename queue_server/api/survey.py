@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import jsonify, request
 
 from ..domain import survey
@@ -12,6 +10,7 @@ from ..domain.ikm import ELEMENTS
 from ..domain.site import today
 from ..extensions import db
 from ..models import Role
+from ..report_args import date_arg
 from . import bp
 from .guards import clock, commit_and_publish, json_body, require_user, str_field
 
@@ -30,23 +29,12 @@ def submit_survey(token: str):  # type: ignore[no-untyped-def]
     return jsonify(id=response.id, submitted_at=response.submitted_at.isoformat()), 201
 
 
-def _date_arg(name: str, default: dt.date) -> dt.date:
-    raw = request.args.get(name)
-    if not raw:
-        return default
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput("invalid_field", f"{name} must be a date YYYY-MM-DD", field=name,
-                           reason="date YYYY-MM-DD") from None
-
-
 @bp.get("/reports/ikm")
 @require_user(Role.MANAGER, Role.ADMIN)
 def ikm_report():  # type: ignore[no-untyped-def]
     """IKM for ``from``..``to`` (default: today), optionally ``agency`` ids (repeatable)."""
     day = today(db.session, clock())
-    start, end = _date_arg("from", day), _date_arg("to", day)
+    start, end = date_arg(request.args, "from", day), date_arg(request.args, "to", day)
     try:
         agencies = [int(a) for a in request.args.getlist("agency")] or None
     except ValueError:
