@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterator
 from typing import Any
 
+from conftest import make_app
 from sqlalchemy import select
 
 from queue_server.extensions import db
@@ -80,3 +82,14 @@ def load(app: Any) -> dict[str, int]:
                 **{f"counter:{k}": v for k, v in counters.items()},
                 **{f"officer:{k}": v for k, v in users.items()},
                 **{f"agency:{k}": v for k, v in agencies.items()}}
+
+
+def loaded_app(url: str, clock: Any) -> Iterator[Any]:
+    """A fixture body: the small site holding these legs (CSRF off, so the test client can
+    log in with a plain form post), its connections closed afterwards."""
+    application = make_app(url, clock, WTF_CSRF_ENABLED=False)
+    load(application)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()

@@ -8,20 +8,12 @@ import re
 
 import pytest
 from browser import ARTIFACTS, browser, served  # noqa: F401
-from conftest import make_app
-from report_data import load
-
-from queue_server.extensions import db
+from report_data import loaded_app
 
 
 @pytest.fixture
 def app(sqlite_url, clock):  # type: ignore[no-untyped-def]
-    application = make_app(sqlite_url, clock, WTF_CSRF_ENABLED=False)
-    load(application)
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from loaded_app(sqlite_url, clock)
 
 
 @pytest.mark.browser

@@ -9,23 +9,15 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from conftest import make_app
 from openpyxl import load_workbook
-from report_data import load
-
-from queue_server.extensions import db
+from report_data import loaded_app
 
 PERIOD = "from=2026-11-16&to=2026-11-23"
 
 
 @pytest.fixture
 def app(database_url, clock):  # type: ignore[no-untyped-def]
-    application = make_app(database_url, clock, WTF_CSRF_ENABLED=False)
-    load(application)
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from loaded_app(database_url, clock)
 
 
 def logged_in(app, username: str, password: str):  # type: ignore[no-untyped-def]
