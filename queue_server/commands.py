@@ -126,6 +126,27 @@ def device_key(code: str, kind: str | None, name: str | None) -> None:
     click.echo(f"Key of {code} (shown once, store it on the device):\n{key}")
 
 
+@cli.command("rollup")
+@click.option("--rebuild", is_flag=True,
+              help="Forget the roll-up of every day first (e.g. after changing a target wait).")
+@with_appcontext
+def rollup_command(rebuild: bool) -> None:
+    """Sum closed service days up for fast reports (reports also do it when first needed)."""
+    from .domain import rollup
+    from .domain.site import get_site, today
+
+    session = db.session
+    if rebuild:
+        click.echo(f"Forgot the roll-up of {rollup.discard(session)} days.")
+    clock = current_app.extensions["antrian_clock"]
+    rolled, pending = rollup.ensure_all(session, today(session, clock), get_site(session).timezone,
+                                        clock.now())
+    click.echo(f"{rolled} closed service days are rolled up.")
+    if pending:
+        shown = ", ".join(day.isoformat() for day in pending[:5]) + (" ..." if len(pending) > 5 else "")
+        click.echo(f"Not closed yet (tickets still open, expired at the next expiry run): {shown}")
+
+
 def _expiry_loop(app) -> None:  # type: ignore[no-untyped-def]
     """Expire yesterday's unfinished tickets at start-up and every minute."""
     from .api.guards import commit_and_publish

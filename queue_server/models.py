@@ -283,6 +283,9 @@ class NumberSequence(Base):
     last_number: Mapped[int] = mapped_column(Integer, default=0)
 
 
+REPORT_FILTER_COLUMNS = ("service_day", "agency_id", "service_id", "counter_id", "officer_id")
+
+
 class Ticket(Base):
     """One leg of a visitor's ticket in one service.
 
@@ -298,6 +301,10 @@ class Ticket(Base):
         UniqueConstraint("device_id", "request_id"),
         Index("ix_tickets_queue", "service_id", "status", "arrived_at"),
         Index("ix_tickets_day_service", "service_day", "service_id"),
+        # Reports' exact percentiles: GROUP BY a duration read along these covering
+        # indexes needs no sort, whatever the period and filter (domain/reports.py).
+        Index("ix_tickets_wait_order", "wait_seconds", *REPORT_FILTER_COLUMNS),
+        Index("ix_tickets_service_order", "service_seconds", *REPORT_FILTER_COLUMNS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -430,6 +437,40 @@ class SurveyResponse(Base):
     u8: Mapped[int | None] = mapped_column(Integer)
     u9: Mapped[int | None] = mapped_column(Integer)
     suggestion: Mapped[str] = mapped_column(Text, default="")
+
+
+# -- report roll-up -------------------------------------------------------------------------------------
+
+# Counts of the legs of one closed service day (see queue_server/domain/rollup.py)
+# at three levels of detail: per agency (level 0), per service (1) and per service,
+# counter and officer (2); coarser levels leave the finer columns empty. Reports
+# read the coarsest level their filter allows instead of every leg. Columns match
+# domain.reports.Counts.FIELDS.
+ROLLUP_COUNTS = ("legs", "issued", "transferred_in", "served", "no_show", "cancelled", "expired",
+                 "transferred", "open", "wait_count", "wait_sum", "within_target", "service_count",
+                 "service_sum")
+ROLLUP_HOURS = tuple(f"arrivals_{hour:02d}" for hour in range(24))  # new visitors per local hour
+
+report_days = Table(
+    "report_days",
+    Base.metadata,
+    Column("service_day", Date, primary_key=True),
+    Column("rolled_at", UTCDateTime, nullable=False),
+)
+
+report_rollup = Table(
+    "report_rollup",
+    Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("level", Integer, nullable=False),
+    Column("service_day", Date, nullable=False),
+    Column("agency_id", ForeignKey("agencies.id"), nullable=False),
+    Column("service_id", ForeignKey("services.id")),
+    Column("counter_id", ForeignKey("counters.id")),
+    Column("officer_id", ForeignKey("users.id")),
+    *(Column(name, Integer, nullable=False, default=0) for name in ROLLUP_COUNTS + ROLLUP_HOURS),
+    Index("ix_report_rollup_level_day", "level", "service_day", "agency_id", "service_id"),
+)
 
 
 class AuditEntry(Base):

@@ -11,15 +11,21 @@ from queue_server.domain import reports
 from queue_server.domain.reports import ReportFilter, distribution, percentile
 from queue_server.extensions import db
 
+NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 
-@pytest.fixture
-def loaded(app):  # type: ignore[no-untyped-def]
+
+@pytest.fixture(params=["rolled", "live"])
+def loaded(app, request):  # type: ignore[no-untyped-def]
+    """The data set, read through the roll-up of closed days (as the pages do, with
+    today = END) or from the ticket legs alone: the figures must be the same."""
+    app.config["REPORT_TODAY"] = END if request.param == "rolled" else None
     return app, load(app)
 
 
 def build(app, by: str | None = None, **filters: tuple[int, ...]) -> reports.Report:  # type: ignore[no-untyped-def]
     with app.app_context():
-        return reports.build(db.session, ReportFilter(START, END, **filters), "Asia/Jakarta", by)
+        return reports.build(db.session, ReportFilter(START, END, **filters), "Asia/Jakarta", by,
+                             today=app.config.get("REPORT_TODAY"), now=NOW)
 
 
 def test_percentile_interpolates_between_ranks() -> None:

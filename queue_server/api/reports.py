@@ -17,7 +17,8 @@ from .guards import clock, require_user
 @require_user(Role.MANAGER, Role.ADMIN)
 def report_summary():  # type: ignore[no-untyped-def]
     """Totals, wait/service distribution, breakdown, trends and heatmap for a filter."""
-    chosen = report_args.report_filter(request.args, today(db.session, clock()))
+    day = today(db.session, clock())
+    chosen = report_args.report_filter(request.args, day)
     report = reports.build(db.session, chosen, get_site(db.session).timezone,
-                           report_args.breakdown(request.args))
+                           report_args.breakdown(request.args), today=day, now=clock().now())
     return jsonify(report.as_dict())

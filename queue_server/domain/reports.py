@@ -1,16 +1,18 @@
 """Report figures for a period and a filter, aggregated in SQL.
 
-Every figure comes from grouped queries over ticket legs (one row per queue a
-visitor stood in; see :class:`~queue_server.models.Ticket`), never from
-loading tickets into Python, so a year of a large MPP stays fast:
+Every figure comes from grouped queries, never from loading tickets into
+Python, so a year of a large MPP stays fast:
 
-* one "cube" query per service day and breakdown key gives the counts, the
-  wait and service sums, the SLA counts: totals, breakdown table, daily and
-  weekly trends are sums of its rows;
-* one histogram query per duration (``GROUP BY wait_seconds``) gives the exact
-  average, median and 90th percentile: a day has at most 86,400 distinct
-  values, whatever the number of tickets;
-* one query per service day and hour gives the arrivals heatmap.
+* counts, wait and service sums and SLA counts per service day and breakdown
+  key ("the cube"): closed days from the per-day roll-up
+  (:mod:`~queue_server.domain.rollup`, with the arrivals per hour), today and
+  unclosed days from the ticket legs (one row per queue a visitor stood in;
+  see :class:`~queue_server.models.Ticket`); totals, breakdown table, daily
+  and weekly trends are sums of its rows;
+* one histogram query per duration (``GROUP BY wait_seconds``, read along an
+  index in that order) gives the exact average, median and 90th percentile;
+* arrivals per weekday and hour (the heatmap) come with the roll-up, and from
+  one more grouped query for the days read live.
 
 Definitions (docs/reports.md): wait = the call that led to the outcome -
 entering the queue (the first call; a no-show called back and served counts
@@ -27,13 +29,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, and_, case, cast, func, literal, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..models import Agency, Counter, Service, Ticket, TicketStatus, User
+from ..models import ROLLUP_COUNTS, ROLLUP_HOURS, Agency, Counter, Service, Ticket, User, report_rollup
+from . import rollup
 
-S = TicketStatus
 BREAKDOWNS = ("agency", "service", "counter", "officer")
 MAX_DAYS = 731  # two years: longer ranges are refused, not silently slow
 
@@ -56,14 +58,22 @@ class ReportFilter:
         if (self.end - self.start).days >= MAX_DAYS:
             raise ValueError(f"a report covers at most {MAX_DAYS} days")
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        out: list[ColumnElement[bool]] = [Ticket.service_day >= self.start,
-                                          Ticket.service_day <= self.end]
-        for column, ids in ((Ticket.agency_id, self.agency_ids), (Ticket.service_id, self.service_ids),
-                            (Ticket.counter_id, self.counter_ids), (Ticket.officer_id, self.officer_ids)):
+    def conditions(self, table: Any = Ticket, days: Sequence[dt.date] | None = None
+                   ) -> list[ColumnElement[bool]]:
+        """WHERE clauses on ``table`` (tickets or the roll-up: same column names),
+        for the whole range or, when given, only ``days`` of it."""
+        if days is None:
+            out: list[ColumnElement[bool]] = [table.service_day >= self.start, table.service_day <= self.end]
+        else:
+            out = [table.service_day.in_(days)]
+        for name, ids in (("agency_id", self.agency_ids), ("service_id", self.service_ids),
+                          ("counter_id", self.counter_ids), ("officer_id", self.officer_ids)):
             if ids:
-                out.append(column.in_(ids))
+                out.append(getattr(table, name).in_(ids))
         return out
+
+    def days(self) -> list[dt.date]:
+        return [self.start + dt.timedelta(days=n) for n in range((self.end - self.start).days + 1)]
 
 
 @dataclass
@@ -85,9 +95,7 @@ class Counts:
     service_count: int = 0
     service_sum: int = 0
 
-    FIELDS = ("legs", "issued", "transferred_in", "served", "no_show", "cancelled", "expired",
-              "transferred", "open", "wait_count", "wait_sum", "within_target", "service_count",
-              "service_sum")
+    FIELDS = ROLLUP_COUNTS
 
     def add(self, other: Counts) -> None:
         for name in self.FIELDS:
@@ -219,40 +227,55 @@ def _histogram(session: Session, column: Any, report_filter: ReportFilter) -> li
 
 # -- the cube -----------------------------------------------------------------------------------------
 
-
-def _count_if(condition: ColumnElement[bool]) -> Any:
-    return func.sum(case((condition, 1), else_=0))
+Cube = list[tuple[dt.date, Any, Counts]]
 
 
-def _breakdown_key(by: str) -> Any:
-    return {"agency": Ticket.agency_id, "service": Ticket.service_id, "counter": Ticket.counter_id,
-            "officer": Ticket.officer_id}[by]
-
-
-def _cube(session: Session, report_filter: ReportFilter, by: str) -> list[tuple[dt.date, Any, Counts]]:
-    """Counts per service day and breakdown key, in one grouped query."""
-    key = _breakdown_key(by)
-    target = Service.target_wait_minutes * 60
+def _live_cube(session: Session, report_filter: ReportFilter, by: str,
+               days: Sequence[dt.date] | None) -> Cube:
+    """Counts per service day and breakdown key from the tickets of ``days``."""
+    key = getattr(Ticket, f"{by}_id")
     stmt = (
-        select(
-            Ticket.service_day, key, func.count(),
-            _count_if(Ticket.leg == 1), _count_if(Ticket.leg > 1),
-            _count_if(Ticket.status == S.DONE), _count_if(Ticket.status == S.NO_SHOW),
-            _count_if(Ticket.status == S.CANCELLED), _count_if(Ticket.status == S.EXPIRED),
-            _count_if(Ticket.status == S.TRANSFERRED),
-            _count_if(Ticket.status.in_((S.WAITING, S.CALLED, S.SERVING))),
-            func.count(Ticket.wait_seconds), func.coalesce(func.sum(Ticket.wait_seconds), 0),
-            _count_if(and_(Ticket.wait_seconds.is_not(None), Ticket.wait_seconds <= target)),
-            func.count(Ticket.service_seconds), func.coalesce(func.sum(Ticket.service_seconds), 0),
-        )
+        select(Ticket.service_day, key, *rollup.leg_count_columns())
         .join(Service, Service.id == Ticket.service_id)
-        .where(*report_filter.conditions())
+        .where(*report_filter.conditions(Ticket, days))
         .group_by(Ticket.service_day, key)
     )
+    return [(day, group, Counts(*(int(n or 0) for n in numbers)))
+            for day, group, *numbers in session.execute(stmt)]
+
+
+def _rolled_cube(session: Session, report_filter: ReportFilter, by: str,
+                 heatmap: list[list[int]]) -> Cube:
+    """Counts per service day and breakdown key from the roll-up, and its arrivals
+    added to ``heatmap``: in one pass when the breakdown needs no finer level than
+    the filter, else the arrivals from the coarser level the filter alone needs
+    (a year per officer sums 14 columns of the finest level, not 38)."""
+    table = report_rollup.c
+    f = report_filter
+    level = rollup.level_for(by, f.service_ids, f.counter_ids, f.officer_ids)
+    heat_level = rollup.level_for("agency", f.service_ids, f.counter_ids, f.officer_ids)
+    names = ROLLUP_COUNTS + (ROLLUP_HOURS if heat_level == level else ())
+    key = getattr(table, f"{by}_id")
+    stmt = (select(table.service_day, key, *(func.sum(getattr(table, n)) for n in names))
+            .where(table.level == level, *f.conditions(table))
+            .group_by(table.service_day, key))
     out = []
+    width = len(ROLLUP_COUNTS)
     for day, group, *numbers in session.execute(stmt):
-        out.append((day, group, Counts(*(int(n or 0) for n in numbers))))
+        out.append((day, group, Counts(*(int(n or 0) for n in numbers[:width]))))
+        _add_arrivals(heatmap, day, numbers[width:])
+    if heat_level != level:
+        arrivals = (select(table.service_day, *(func.sum(getattr(table, n)) for n in ROLLUP_HOURS))
+                    .where(table.level == heat_level, *f.conditions(table)).group_by(table.service_day))
+        for day, *numbers in session.execute(arrivals):
+            _add_arrivals(heatmap, day, numbers)
     return out
+
+
+def _add_arrivals(heatmap: list[list[int]], day: dt.date, hours: Sequence[Any]) -> None:
+    row = heatmap[day.weekday()]
+    for hour, arrivals in enumerate(hours):
+        row[hour] += int(arrivals or 0)
 
 
 def _labels(session: Session, by: str, keys: Iterable[Any]) -> dict[Any, str]:
@@ -268,7 +291,7 @@ def _labels(session: Session, by: str, keys: Iterable[Any]) -> dict[Any, str]:
         return {i: f"{agency}/{code} - {name}" for i, agency, code, name in rows}
     if by == "counter":
         rows = session.execute(select(Counter.id, Counter.name).where(Counter.id.in_(ids)))
-        return dict(rows.tuples())
+        return {i: name for i, name in rows}
     rows = session.execute(select(User.id, User.username, User.name).where(User.id.in_(ids)))
     return {i: f"{name or username} ({username})" for i, username, name in rows}
 
@@ -276,35 +299,19 @@ def _labels(session: Session, by: str, keys: Iterable[Any]) -> dict[Any, str]:
 # -- heatmap ------------------------------------------------------------------------------------------
 
 
-def _utc_hour(session: Session) -> Any:
-    """The UTC hour of issue. SQLite keeps datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' text:
-    cutting the hour out is several times faster than strftime on a year of tickets."""
-    if session.get_bind().dialect.name == "sqlite":
-        return cast(func.substr(Ticket.issued_at, 12, 2), Integer)
-    return cast(func.extract("hour", Ticket.issued_at), Integer)
-
-
-def _heatmap(session: Session, report_filter: ReportFilter, timezone: str) -> list[list[int]]:
-    """Arrivals (new visitors) per local weekday and hour of issue."""
-    hour = _utc_hour(session)
+def _add_live_arrivals(session: Session, report_filter: ReportFilter, timezone: str,
+                       days: Sequence[dt.date] | None, grid: list[list[int]]) -> None:
+    """Adds arrivals (new visitors) per local weekday and hour of issue on ``days`` to ``grid``."""
+    hour = rollup.utc_hour(session)
     rows = session.execute(
         select(Ticket.service_day, hour, func.count())
-        .where(*report_filter.conditions(), Ticket.leg == literal(1))
+        .where(*report_filter.conditions(Ticket, days), Ticket.leg == literal(1))
         .group_by(Ticket.service_day, hour)
     ).all()
     zone = ZoneInfo(timezone)
-    grid = [[0] * 24 for _ in range(7)]
     for day, utc_hour, count in rows:
-        offset = _utc_offset_hours(day, zone)
-        local_hour = (int(utc_hour) + offset) % 24
+        local_hour = (int(utc_hour) + rollup.utc_offset_hours(day, zone)) % 24
         grid[day.weekday()][local_hour] += int(count)
-    return grid
-
-
-def _utc_offset_hours(day: dt.date, zone: ZoneInfo) -> int:
-    """The zone's whole-hour offset at noon of ``day`` (Indonesian zones have no DST)."""
-    offset = dt.datetime.combine(day, dt.time(12), zone).utcoffset() or dt.timedelta()
-    return int(offset.total_seconds() // 3600)
 
 
 # -- the report ---------------------------------------------------------------------------------------
@@ -320,12 +327,29 @@ def default_breakdown(report_filter: ReportFilter) -> str:
     return "service" if len(report_filter.agency_ids) == 1 or report_filter.service_ids else "agency"
 
 
-def build(session: Session, report_filter: ReportFilter, timezone: str, by: str | None = None) -> Report:
-    """The whole report for ``report_filter``; ``by`` picks the breakdown table's rows."""
+def build(session: Session, report_filter: ReportFilter, timezone: str, by: str | None = None,
+          today: dt.date | None = None, now: dt.datetime | None = None) -> Report:
+    """The whole report for ``report_filter``; ``by`` picks the breakdown table's rows.
+
+    With ``today`` (and ``now``, stamped on new roll-ups) closed days come from
+    the roll-up, rolled first where missing; without it every day is read from
+    the tickets (same figures, slower on long ranges).
+    """
     by = by or default_breakdown(report_filter)
     if by not in BREAKDOWNS:
         raise ValueError(f"breakdown must be one of {', '.join(BREAKDOWNS)}")
-    cube = _cube(session, report_filter, by)
+    rolled: set[dt.date] = set()
+    if today is not None:
+        rolled = rollup.ensure(session, report_filter.start, report_filter.end, today, timezone,
+                               now or dt.datetime.now(dt.UTC))
+    live_days = None if not rolled else [d for d in report_filter.days() if d not in rolled]
+    heatmap = [[0] * 24 for _ in range(7)]
+    cube: Cube = []
+    if rolled:
+        cube += _rolled_cube(session, report_filter, by, heatmap)
+    if live_days is None or live_days:
+        cube += _live_cube(session, report_filter, by, live_days)
+        _add_live_arrivals(session, report_filter, timezone, live_days, heatmap)
     totals = Counts()
     groups: dict[Any, Counts] = {}
     days: dict[dt.date, Counts] = {}
@@ -341,8 +365,7 @@ def build(session: Session, report_filter: ReportFilter, timezone: str, by: str 
         filter=report_filter, breakdown_by=by, totals=totals,
         wait=distribution(_histogram(session, Ticket.wait_seconds, report_filter)),
         service=distribution(_histogram(session, Ticket.service_seconds, report_filter)),
-        breakdown=breakdown, daily=daily, weekly=weekly,
-        heatmap=_heatmap(session, report_filter, timezone),
+        breakdown=breakdown, daily=daily, weekly=weekly, heatmap=heatmap,
     )
 
 

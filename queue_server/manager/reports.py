@@ -55,7 +55,9 @@ def _parse(args: MultiDict[str, str]) -> tuple[reports.ReportFilter, str | None,
 
 
 def _build(chosen: reports.ReportFilter, by: str | None) -> reports.Report:
-    return reports.build(db.session, chosen, get_site(db.session).timezone, by)
+    clock = current_app.extensions["antrian_clock"]
+    return reports.build(db.session, chosen, get_site(db.session).timezone, by,
+                         today=today(db.session, clock), now=clock.now())
 
 
 def _chart_data(report: reports.Report) -> dict[str, Any]:

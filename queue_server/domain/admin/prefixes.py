@@ -27,6 +27,6 @@ def other_owner(session: Session, prefix: str, agency_id: int | None) -> Agency 
 
 def clashes(session: Session) -> dict[str, list[str]]:
     """Prefixes used by more than one agency, with the agency codes (for imports)."""
-    codes = dict(session.execute(select(Agency.id, Agency.code)).tuples().all())
+    codes = {i: code for i, code in session.execute(select(Agency.id, Agency.code))}
     return {prefix: sorted(codes[a] for a in ids)
             for prefix, ids in sorted(owners(session).items()) if len(ids) > 1}
