@@ -27,7 +27,7 @@ from queue_server.extensions import db
 from queue_server.models import Counter, Role
 from queue_server.visitor import survey_form
 
-from . import bp
+from .pages import bp
 
 THANKS_SECONDS = 8  # the thank-you stays this long before the idle screen
 POLL_SECONDS = 15  # safety net next to the Socket.IO events

@@ -62,7 +62,7 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
         engineio_logger=False,
     )
 
-    from counter_client import bp as counter_bp
+    from counter_client.pages import bp as counter_bp
     from display import bp as display_bp
     from kiosk import bp as kiosk_bp
 
