@@ -1,27 +1,14 @@
 """The ``antrian`` console script.
 
-The async library must patch the standard library before Flask, SQLAlchemy
-or anything else is imported, so this module imports nothing heavy at the top
-and picks the patch from ANTRIAN_ASYNC_MODE first.
+The async library must patch the standard library (and psycopg2) before
+Flask, SQLAlchemy or anything else is imported, so this module imports nothing
+heavy at the top and patches for ANTRIAN_ASYNC_MODE first (async_mode.py).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
-
-
-def _patch_for_async_mode() -> None:
-    mode = os.environ.get("ANTRIAN_ASYNC_MODE", "eventlet")
-    if mode == "eventlet":
-        import eventlet
-
-        eventlet.monkey_patch()
-    elif mode == "gevent":
-        from gevent import monkey
-
-        monkey.patch_all()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,7 +17,9 @@ def main(argv: list[str] | None = None) -> None:
     # documented in docs/deployment.md, so do not repeat it on every command.
     warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
     if args[:1] == ["serve"]:
-        _patch_for_async_mode()
+        from .async_mode import patch_from_environment
+
+        patch_from_environment()
     from .commands import cli
 
     cli.main(args=args, prog_name="antrian")

@@ -147,24 +147,23 @@ def rollup_command(rebuild: bool) -> None:
         click.echo(f"Not closed yet (tickets still open, expired at the next expiry run): {shown}")
 
 
-def _expiry_loop(app) -> None:  # type: ignore[no-untyped-def]
-    """Expire yesterday's unfinished tickets at start-up and every minute."""
-    from .api.guards import commit_and_publish
-    from .domain.expiry import expire_past_days
+@cli.command("backup")
+@click.argument("dest", type=click.Path(path_type=Path))
+@with_appcontext
+def backup_command(dest: Path) -> None:
+    """Copy the database while the server runs: to DEST, or a time-stamped file in directory DEST.
 
-    while True:
-        with app.app_context():
-            try:
-                if expire_past_days(db.session, app.extensions["antrian_clock"]):
-                    commit_and_publish()
-                else:
-                    db.session.rollback()
-            except Exception:  # noqa: BLE001 - keep the loop alive; log and retry
-                db.session.rollback()
-                app.logger.exception("expiring past tickets failed")
-            finally:
-                db.session.remove()
-        socketio.sleep(app.config["EXPIRY_INTERVAL_SECONDS"])
+    SQLite: the online backup API (consistent, integrity-checked). PostgreSQL:
+    pg_dump's custom format, restored with pg_restore (docs/deployment.md).
+    """
+    from .backup import BackupError, backup
+
+    try:
+        made = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], dest)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    held = f", {made.tickets} ticket rows" if made.tickets is not None else ""
+    click.echo(f"Backup written to {made.path} ({made.size} bytes{held}).")
 
 
 def _print_urls(base: str, demo_keys: list[tuple[str, str, str]] | None = None) -> None:
@@ -212,10 +211,9 @@ def serve(host: str, port: int, config_path: str | None) -> None:
         demo_keys = []
     _print_urls(f"http://{host}:{port}", demo_keys)
     sys.stdout.flush()
-    socketio.start_background_task(_expiry_loop, app)
-    from . import print_dispatch
+    from .background import start_background_tasks
 
-    socketio.start_background_task(print_dispatch.loop, app)
+    start_background_tasks(app)
     # Flask's CLI sets FLASK_RUN_FROM_CLI, and then app.run() (which socketio.run
     # uses in threading mode) returns at once without serving.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
