@@ -6,6 +6,7 @@ and the Socket.IO handlers. Domain logic lives in :mod:`queue_server.domain`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -52,10 +53,15 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    from .realtime.message_queue import DEFAULT_CHANNEL, create_manager
+
     socketio.init_app(
         app,
         async_mode=app.config["ASYNC_MODE"],
         message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        # Always given (None = in-process), so an earlier app's manager is never reused.
+        client_manager=create_manager(app.config["SOCKETIO_MESSAGE_QUEUE"],
+                                      app.config.get("SOCKETIO_CHANNEL") or DEFAULT_CHANNEL, app.logger),
         # None = same origin only ([] would switch the Origin check off).
         cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
         logger=False,
@@ -85,6 +91,17 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     app.register_blueprint(counter_bp, url_prefix="/counter")
     realtime.register(socketio)
 
+    from .ratelimit import init_app as init_rate_limits
+
+    init_rate_limits(app)  # after the blueprints: it wraps the views marked @rate_limited
+
+    if app.config.get("PROXY_COUNT"):
+        # Behind nginx the peer is the proxy: per-address rate limits and logs need the visitor's.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
     from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale
@@ -99,9 +116,16 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
 
     @app.teardown_appcontext
     def _forget_events(_exc: BaseException | None) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
+
         from .domain.events import discard
 
         discard(db.session)
+        # End the transaction quietly (this runs before Flask-SQLAlchemy's clean-up): if the
+        # database dropped the connection after the answer was ready (PostgreSQL restarted),
+        # that clean-up would raise and turn a committed request into a bare 500.
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.rollback()
 
     return app
 

@@ -9,11 +9,13 @@ outside any database transaction, so a slow printer never holds a lock.
 from __future__ import annotations
 
 import base64
+import contextlib
 import threading
 import time
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
 from printer.targets import PrinterError, probe, send
 
@@ -25,6 +27,8 @@ from .models import Device, DeviceKind, PrintJob
 from .realtime import rooms
 
 SEND_TIMEOUT = 5.0
+RECORD_ATTEMPTS = 4  # a printed job's result is retried this often before the lease decides
+RECORD_RETRY_SECONDS = 0.5
 PROBE_EVERY = 60.0  # seconds between status checks of idle direct printers
 
 _wake = threading.Event()  # green under eventlet's monkey patching
@@ -66,6 +70,37 @@ def print_direct(app: Flask) -> int:
     return len(jobs)
 
 
+def _forget_session() -> None:
+    """Drop the session after a database error; its connection may be dead."""
+    with contextlib.suppress(Exception):  # rolling back over a dead connection raises too
+        db.session.rollback()
+    db.session.remove()
+
+
+def _record(app: Flask, job_id: int, state: str = "", error: PrinterError | None = None) -> None:
+    """Store one attempt's outcome, retrying on a fresh connection if the database fails.
+
+    The paper is out (or not) whatever happens to the database now. Left to the
+    claim's lease, a printed job whose result was lost (PostgreSQL restarted at
+    that moment) would come back and the visitor would get a second ticket.
+    Recording is idempotent, so a retry after a lost commit answer is safe.
+    """
+    for attempt in range(1, RECORD_ATTEMPTS + 1):
+        try:
+            if error is None:
+                printing.record_result(db.session, _clock(app), job_id, True, printer_state=state)
+            else:
+                printing.record_result(db.session, _clock(app), job_id, False, error.code, error.message)
+            commit_and_publish()
+            return
+        except SQLAlchemyError:
+            _forget_session()
+            if attempt == RECORD_ATTEMPTS:
+                raise
+            app.logger.warning("recording print job %s failed (database error); retrying", job_id)
+            time.sleep(RECORD_RETRY_SECONDS)  # green under eventlet
+
+
 def _print_on(app: Flask, target: str, work: list[tuple[int, bytes]]) -> None:
     """Print one printer's jobs in order; once it is found offline, the rest of
     this pass fails the same way without waiting for another timeout."""
@@ -79,15 +114,13 @@ def _print_on(app: Flask, target: str, work: list[tuple[int, bytes]]) -> None:
                     state = send(target, payload, timeout=SEND_TIMEOUT)
                 except PrinterError as exc:
                     down = exc if exc.code == "offline" else None
-                    printing.record_result(db.session, _clock(app), job_id, False, exc.code, exc.message)
+                    _record(app, job_id, error=exc)
                 else:
-                    printing.record_result(db.session, _clock(app), job_id, True, printer_state=state)
-                commit_and_publish()
+                    _record(app, job_id, state=state)
         except Exception:  # noqa: BLE001 - the claim's lease makes the job come back
             app.logger.exception("printing on %s failed", target)
-            db.session.rollback()
         finally:
-            db.session.remove()
+            _forget_session()
 
 
 def deliver_to_agents(app: Flask) -> int:
@@ -135,10 +168,8 @@ def loop(app: Flask, interval: float = 1.0) -> None:
                 last_probe = time.monotonic()
         except Exception:  # noqa: BLE001 - a bad pass must not stop printing for the day
             app.logger.exception("print dispatch failed")
-            with app.app_context():
-                db.session.rollback()
         finally:
             with app.app_context():
-                db.session.remove()
+                _forget_session()
         _wake.wait(interval)
         _wake.clear()

@@ -41,6 +41,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SOCKETIO_MESSAGE_QUEUE": os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
+        # The Redis channel of the processes of one site: two sites (or test runs) sharing one
+        # Redis need different channels, else each would get the other's events.
+        "SOCKETIO_CHANNEL": os.environ.get("ANTRIAN_SOCKETIO_CHANNEL") or "flask-socketio",
         "ASYNC_MODE": os.environ.get("ANTRIAN_ASYNC_MODE", "eventlet"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("ANTRIAN_MAX_BODY", 64 * 1024)),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -51,10 +54,24 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "PUBLIC_URL": os.environ.get("ANTRIAN_PUBLIC_URL", ""),
         "SESSION_COOKIE_SECURE": env == "production" and os.environ.get("ANTRIAN_HTTPS") == "1",
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": env == "production" and os.environ.get("ANTRIAN_HTTPS") == "1",
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,  # counter pages stay open all day
         "BABEL_DEFAULT_LOCALE": "id",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "API_TOKEN_HOURS": int(os.environ.get("ANTRIAN_TOKEN_HOURS", 12)),
-        "EXPIRY_INTERVAL_SECONDS": 60,
+        "EXPIRY_INTERVAL_SECONDS": float(os.environ.get("ANTRIAN_EXPIRY_INTERVAL_SECONDS", 60)),
+        # Rate limits (queue_server/ratelimit.py, docs/security.md): "N/period" rules joined
+        # by ";"; an empty rule switches that limit off, ANTRIAN_RATELIMIT_ENABLED=0 all of them.
+        "RATELIMIT_ENABLED": os.environ.get("ANTRIAN_RATELIMIT_ENABLED", "1").lower()
+        not in ("0", "false", "off", "no"),
+        # Counters shared by several processes: this Redis, else SOCKETIO_MESSAGE_QUEUE's, else memory.
+        "RATELIMIT_STORAGE_URI": os.environ.get("ANTRIAN_RATELIMIT_STORAGE") or None,
+        "RATELIMIT_ISSUE": os.environ.get("ANTRIAN_RATELIMIT_ISSUE", "30/minute;300/hour"),
+        "RATELIMIT_LOGIN": os.environ.get("ANTRIAN_RATELIMIT_LOGIN", "10/minute"),
+        "RATELIMIT_LOGIN_IP": os.environ.get("ANTRIAN_RATELIMIT_LOGIN_IP", "30/minute"),
+        "RATELIMIT_STATUS": os.environ.get("ANTRIAN_RATELIMIT_STATUS", "300/minute"),
+        # Reverse proxies in front of the server (nginx: 1) whose X-Forwarded-For/-Proto/-Host
+        # are trusted; 0 (direct, `antrian serve` on the LAN) ignores those headers.
+        "PROXY_COUNT": int(os.environ.get("ANTRIAN_PROXY_COUNT", 0)),
     }

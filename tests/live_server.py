@@ -10,9 +10,10 @@ runs in its own process group so :meth:`LiveServer.stop` can always take it
 down, child processes included.
 
 Environment given to the server: the test process's environment without
-DATABASE_URL, SOCKETIO_MESSAGE_QUEUE, ANTRIAN_ENV, HOST and PORT (so a CI
-setting meant for the in-process tests cannot leak in), then
-ANTRIAN_ASYNC_MODE (the caller's setting, else ``eventlet``), then the
+DATABASE_URL, SOCKETIO_MESSAGE_QUEUE, ANTRIAN_SOCKETIO_CHANNEL, ANTRIAN_ENV,
+HOST and PORT (so a CI setting meant for the in-process tests cannot leak
+in), then ANTRIAN_ASYNC_MODE (the caller's setting, else ``eventlet``), a
+Redis channel of this test run's own (ANTRIAN_SOCKETIO_CHANNEL), then the
 ``env`` overrides of the caller (DATABASE_URL, SOCKETIO_MESSAGE_QUEUE, ...).
 """
 
@@ -45,7 +46,11 @@ START_TIMEOUT = 20.0
 INIT_TIMEOUT = 60.0
 STOP_TIMEOUT = 5.0
 LOG_TAIL = 6000  # characters of the log shown in a failure message
-NOT_INHERITED = ("DATABASE_URL", "SOCKETIO_MESSAGE_QUEUE", "ANTRIAN_ENV", "HOST", "PORT")
+NOT_INHERITED = ("DATABASE_URL", "SOCKETIO_MESSAGE_QUEUE", "ANTRIAN_SOCKETIO_CHANNEL", "ANTRIAN_ENV",
+                 "HOST", "PORT")
+# Servers of this test run talk on their own Redis channel: two runs sharing one Redis
+# (CI and a developer) must never get each other's events.
+CHANNEL = f"antrian-test-{os.getpid()}"
 
 
 _templates: dict[str, Path] = {}  # config digest -> SQLite file made by `antrian init`
@@ -106,6 +111,7 @@ class LiveServer:
         env["ANTRIAN_SECRET_KEY"] = SECRET_KEY
         env["DATABASE_URL"] = f"sqlite:///{self.directory / 'antrian.db'}"
         env["PYTHONUNBUFFERED"] = "1"
+        env["ANTRIAN_SOCKETIO_CHANNEL"] = CHANNEL
         env.update(overrides)
         return env
 
@@ -127,6 +133,13 @@ class LiveServer:
         except OSError:
             return "(no log written)"
         return text[-LOG_TAIL:]
+
+    def log_text(self) -> str:
+        """The whole server log (init and every start so far)."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
 
     def _fail(self, what: str) -> LiveServerError:
         return LiveServerError(f"{what}\n--- {self.log_path} (tail) ---\n{self.log()}")

@@ -2,18 +2,11 @@
 clients over websocket, actions through the REST API.
 
 Every wait has a timeout (threading.Event); every server is stopped in
-fixture teardown and every client disconnected, whatever the outcome.
+fixture teardown and every client disconnected, whatever the outcome. The
+clients and the REST helper live in tests/realtime_client.py.
 """
 
 from __future__ import annotations
-
-import contextlib
-import datetime as dt
-import threading
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -21,186 +14,27 @@ import socketio
 from conftest import (
     DISPLAY2_KEY,
     DISPLAY_KEY,
-    JAKARTA,
     KIOSK_KEY,
-    SMALL_CONFIG,
     check_redis,
     postgres_url,
     redis_url,
     reset_postgres,
 )
 from live_server import live_server, live_server_factory  # noqa: F401
-
-EVENT_TIMEOUT = 10.0  # an event the server should push "at once"
-GRACE = 1.0  # how long we listen for an event that must NOT arrive
-RECONNECT_TIMEOUT = 30.0
-PASSWORD = "petugas-demo"
-RECORDED = ("snapshot", "ticket.called", "ticket.updated", "ticket.status", "queue.changed",
-            "queue.moved", "counter.updated")
-
-
-# -- helpers -----------------------------------------------------------------
-
-
-class EventLog:
-    """Thread-safe record of what a client received, with bounded waits.
-
-    Payloads are never None (connect/disconnect record a dict), so None means "did not come".
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._arrived = threading.Event()
-        self.events: list[tuple[str, Any]] = []
-
-    def record(self, name: str, payload: Any) -> None:
-        with self._lock:
-            self.events.append((name, payload))
-            self._arrived.set()
-
-    def all(self, name: str) -> list[Any]:
-        with self._lock:
-            return [p for n, p in self.events if n == name]
-
-    def wait_for(self, name: str, match: Callable[[Any], bool] = lambda _p: True,
-                 timeout: float = EVENT_TIMEOUT, skip: int = 0) -> Any | None:
-        """The (skip+1)-th ``name`` event that ``match``es, or None after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                self._arrived.clear()
-                found = [p for n, p in self.events if n == name and match(p)]
-            if len(found) > skip:
-                return found[skip]
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            self._arrived.wait(left)
-
-    def expect(self, name: str, match: Callable[[Any], bool] = lambda _p: True,
-               timeout: float = EVENT_TIMEOUT, skip: int = 0) -> Any:
-        payload = self.wait_for(name, match, timeout, skip)
-        if payload is None:
-            got = [(n, p) for n, p in self.events]
-            raise AssertionError(f"no {name!r} event (#{skip + 1}) within {timeout} s; got {got!r}")
-        return payload
-
-
-class Listener:
-    """A python-socketio client (websocket transport) recording every event."""
-
-    def __init__(self, base_url: str, auth: Any, reconnection: bool = False) -> None:
-        self.base_url, self.auth = base_url, auth
-        self.log = EventLog()
-        self.client = socketio.Client(
-            reconnection=reconnection,
-            reconnection_delay=0.2,
-            reconnection_delay_max=1,
-            request_timeout=5,
-        )
-        for name in RECORDED:
-            self.client.on(name, self._recorder(name))
-        self.client.on("connect", lambda: self.log.record("connect", {}))
-        self.client.on("disconnect", lambda *args: self.log.record("disconnect", {"args": args}))
-
-    def _recorder(self, name: str) -> Callable[[Any], None]:
-        return lambda payload=None: self.log.record(name, payload)
-
-    def connect(self) -> Listener:
-        self.client.connect(self.base_url, auth=self.auth, transports=["websocket"], wait_timeout=10)
-        return self
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):  # teardown must not mask the test's outcome
-            self.client.disconnect()
-
-
-@pytest.fixture
-def listeners() -> Iterator[Callable[..., Listener]]:
-    opened: list[Listener] = []
-
-    def connect(base_url: str, auth: Any, reconnection: bool = False) -> Listener:
-        listener = Listener(base_url, auth, reconnection)
-        opened.append(listener)
-        return listener.connect()
-
-    try:
-        yield connect
-    finally:
-        for listener in opened:
-            listener.close()
-
-
-class Api:
-    """The REST calls the tests make, each with a timeout."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.http = requests.Session()
-
-    def request(self, method: str, path: str, key: str | None = None, **kw: Any) -> requests.Response:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return self.http.request(method, self.base_url + path, headers=headers, timeout=10, **kw)
-
-    def token(self, username: str, password: str = PASSWORD) -> str:
-        res = self.request("POST", "/api/v1/auth/token", json={"username": username, "password": password})
-        assert res.status_code == 201, res.text
-        return str(res.json()["token"])
-
-    def service_id(self, agency: str, code: str) -> int:
-        res = self.request("GET", "/api/v1/agencies")
-        assert res.status_code == 200, res.text
-        for a in res.json()["agencies"]:
-            for s in a["services"]:
-                if a["code"] == agency and s["code"] == code:
-                    return int(s["id"])
-        raise AssertionError(f"no service {agency}/{code}")
-
-    def counter_id(self, token: str, code: str) -> int:
-        res = self.request("GET", "/api/v1/counters", token)
-        assert res.status_code == 200, res.text
-        return next(int(c["id"]) for c in res.json()["counters"] if c["code"] == code)
-
-    def issue(self, service: int) -> dict[str, Any]:
-        res = self.request("POST", "/api/v1/tickets", KIOSK_KEY, json={"service_id": service})
-        assert res.status_code == 201, res.text
-        return dict(res.json())
-
-    def open_and_call(self, token: str, counter: int) -> dict[str, Any]:
-        res = self.request("POST", f"/api/v1/counters/{counter}/open", token)
-        assert res.status_code == 200, res.text
-        return self.call_next(token, counter)
-
-    def call_next(self, token: str, counter: int) -> dict[str, Any]:
-        res = self.request("POST", f"/api/v1/counters/{counter}/call-next", token)
-        assert res.status_code == 200, res.text
-        body = dict(res.json())
-        assert body["ticket"] is not None, body
-        return body
-
-
-def numbered(number: str) -> Callable[[Any], bool]:
-    return lambda p: isinstance(p, dict) and p.get("number") == number
-
-
-def always_open_config(directory: Path) -> Path:
-    """The small test site with SAMSAT's office hours removed (the live server
-    runs on the real clock, so a scheduled agency may be closed right now)."""
-    text = SMALL_CONFIG.read_text()
-    changed = text.replace('schedule = "kantor"\n', "")
-    assert changed != text, "small_config.toml no longer gives SAMSAT a schedule line"
-    path = directory / "always_open.toml"
-    path.write_text(changed)
-    return path
+from realtime_client import (  # noqa: F401  (listeners: a fixture)
+    GRACE,
+    RECONNECT_TIMEOUT,
+    Api,
+    always_open_config,
+    listeners,
+    numbered,
+    wait_past_jakarta_midnight,
+)
 
 
 @pytest.fixture(autouse=True)
 def _not_at_jakarta_midnight() -> None:
-    """Tickets belong to the local day: do not issue at 23:59:50 and call at 00:00:01."""
-    now = dt.datetime.now(JAKARTA)
-    left = 86400 - (now.hour * 3600 + now.minute * 60 + now.second)
-    if left < 45:
-        time.sleep(left + 2)
+    wait_past_jakarta_midnight()
 
 
 # -- tests -------------------------------------------------------------------

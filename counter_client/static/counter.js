@@ -1347,6 +1347,11 @@
     socket.io.on("reconnect_attempt", () => setConnected(false));
     socket.io.on("error", () => setConnected(false));
     setTimeout(() => setConnected(socket.connected), 3000);
+    // The servers' message queue is back after an outage: events may have been missed, so
+    // reload as after a reconnect (at a random moment within two seconds, to spread the load).
+    socket.on("resync", () => setTimeout(() => {
+      if (socket.connected) onConnect();
+    }, Math.random() * 2000));
     socket.on("ticket.updated", onTicketUpdated);
     socket.on("counter.updated", onCounterUpdated);
     socket.on("queue.changed", onQueueChanged);

@@ -185,6 +185,10 @@
       setConnected(false);
       if (!socket.active) setTimeout(() => socket.connect(), 5000);
     });
+    // The servers' message queue is back after an outage: catch up as after a reconnect.
+    socket.on("resync", () => setTimeout(() => {
+      if (socket.connected) { subscribe(); refresh(); }
+    }, Math.random() * 2000));
     socket.on("ticket.updated", (data) => {
       const ticket = data && data.ticket;
       if (!ticket || !ticket.counter || ticket.counter.id !== state.counterId) return;

@@ -42,6 +42,7 @@
   const VOICES_WAIT_MS = 1500;          // Chromium lists speech voices asynchronously
   const SKEW_MS = 2000;                 // trust the TV's clock unless it is off by more than this
   const FETCH_TIMEOUT_MS = 6000;
+  const RESYNC_SPREAD_MS = 2000;        // "resync" from the server: ask within this, at random
   const TEST_ITEM_MS = 40;
 
   const KEYS = {
@@ -851,6 +852,12 @@
       if (!socket.active) setTimeout(() => socket.connect(), 5000);  // refused: try again later
     });
     socket.on("snapshot", onSnapshot);
+    // Sent when the servers' message queue is back after an outage: calls made on another
+    // server process meanwhile never reached us. A fresh snapshot shows (and announces) them;
+    // asking at a random moment spreads the load of every TV asking at once.
+    socket.on("resync", () => setTimeout(() => {
+      if (socket.connected) socket.emit("resync");
+    }, Math.random() * RESYNC_SPREAD_MS));
     socket.on("ticket.called", onCalled);
     socket.on("queue.changed", onQueueChanged);
   }

@@ -785,6 +785,11 @@
     // Not connected shortly after start: say so (not at once, to avoid a flash on every load).
     setTimeout(() => setConnected(socket.connected), 3000);
     socket.on("snapshot", onSnapshot);
+    // The servers' message queue is back after an outage: ask for a fresh snapshot (at a
+    // random moment within two seconds, so every kiosk and TV does not ask at once).
+    socket.on("resync", () => setTimeout(() => {
+      if (socket.connected) socket.emit("resync");
+    }, Math.random() * 2000));
     socket.on("queue.changed", onQueueChanged);
     socket.on("print.updated", onPrintUpdated);
     socket.on("printer.updated", onPrinterUpdated);

@@ -276,6 +276,7 @@
       if (!socket.active) setTimeout(() => socket.connect(), 5000);
     });
     for (const name of EVENTS) socket.on(name, schedule);
+    socket.on("resync", schedule);  // the message queue is back after an outage: fetch afresh
   }
 
   refresh();

@@ -323,6 +323,11 @@
       // A refusal by the server stops the automatic retries; keep trying, slowly.
       if (!socket.active) { setTimeout(function () { socket.connect(); }, 5000); }
     });
+    // The servers' message queue is back after an outage: ask for a fresh snapshot
+    // (at a random moment within two seconds, so every phone does not ask at once).
+    socket.on("resync", function () {
+      setTimeout(function () { if (socket.connected) { socket.emit("resync"); } }, Math.random() * 2000);
+    });
     socket.on("snapshot", function (data) {
       if (!data || data.role !== "visitor" || !data.ticket) { return; }
       epoch += 1;
