@@ -16,6 +16,7 @@ from .domain.errors import InvalidInput
 from .domain.reports import BREAKDOWNS, ReportFilter
 
 DEFAULT_DAYS = 7
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(9000, 12, 31)
 
 
 def date_arg(args: MultiDict[str, str], name: str, default: dt.date) -> dt.date:
@@ -23,7 +24,10 @@ def date_arg(args: MultiDict[str, str], name: str, default: dt.date) -> dt.date:
     if not raw:
         return default
     try:
-        return dt.date.fromisoformat(raw)
+        value = dt.date.fromisoformat(raw)
+        if not EARLIEST <= value <= LATEST:  # days around year 1 or 9999 overflow the date arithmetic
+            raise ValueError(raw)
+        return value
     except ValueError:
         raise InvalidInput("invalid_field", f"{name} must be a date YYYY-MM-DD", field=name,
                            reason="date YYYY-MM-DD") from None

@@ -12,6 +12,7 @@ from collections import Counter as Tally
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from conftest import KIOSK_KEY, bearer, service_id
 from sqlalchemy import func, select
 
@@ -35,6 +36,13 @@ JOIN_TIMEOUT = 120.0
 
 
 # -- helpers -----------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _no_issuing_limit(app) -> None:  # type: ignore[no-untyped-def]
+    """The threads stand for 20 kiosks but share one key: lift its per-kiosk issuing
+    limit (tests/test_rate_limits.py covers the limit itself)."""
+    app.config["RATELIMIT_ISSUE"] = ""
 
 
 def run_together(n: int, work: Callable[[int], Any]) -> list[Any]:

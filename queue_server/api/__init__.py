@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from ..domain.errors import DomainError
 from ..domain.events import discard
@@ -17,6 +17,15 @@ from .messages import translate
 
 bp = Blueprint("api", __name__)
 csrf.exempt(bp)  # bearer callers need none; session callers are checked in guards.principal
+
+
+@bp.url_value_preprocessor
+def _path_values_the_database_can_hold(_endpoint: str | None, values: dict | None) -> None:
+    """An id beyond the integer column, or a token holding NUL (PostgreSQL refuses it), names
+    nothing: 404 rather than an overflow or driver error (a 500)."""
+    for value in (values or {}).values():
+        if (isinstance(value, int) and not 0 < value < 2**31) or (isinstance(value, str) and "\x00" in value):
+            raise NotFound()
 
 
 @bp.errorhandler(DomainError)

@@ -77,11 +77,32 @@ def json_body() -> dict[str, Any]:
     """The request's JSON object; a clear 400 for anything else."""
     try:
         data = request.get_json(force=True, silent=False, cache=True)
-    except BadRequest:
+    except (BadRequest, RecursionError):  # RecursionError: JSON nested thousands deep
         raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "the body must be a JSON object")
+    if holds_nul(data):
+        raise ApiError(400, "bad_request", "text must not contain NUL characters")
     return data
+
+
+def holds_nul(value: Any) -> bool:
+    """Whether any text in a parsed JSON value holds NUL: PostgreSQL refuses it (a 500 otherwise).
+
+    Iterative, so JSON nested hundreds deep cannot exhaust the stack here.
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def optional_body() -> dict[str, Any]:

@@ -37,6 +37,8 @@ def ikm_report():  # type: ignore[no-untyped-def]
     start, end = date_arg(request.args, "from", day), date_arg(request.args, "to", day)
     try:
         agencies = [int(a) for a in request.args.getlist("agency")] or None
+        if agencies and not all(0 < a < 2**31 for a in agencies):  # beyond the id column: overflow
+            raise ValueError("agency id out of range")
     except ValueError:
         raise InvalidInput("invalid_field", "agency must be an id", field="agency", reason="id") from None
     result = survey.index(db.session, start, end, agencies)

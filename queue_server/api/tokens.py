@@ -8,12 +8,14 @@ from ..auth import check_credentials
 from ..auth.principal import issue_api_token
 from ..extensions import db
 from ..presenters import iso
+from ..ratelimit import rate_limited
 from . import bp
 from .errors import ApiError
 from .guards import clock, json_body, str_field
 
 
 @bp.post("/auth/token")
+@rate_limited("login")
 def create_token():  # type: ignore[no-untyped-def]
     body = json_body()
     username = str_field(body, "username", 60)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from ..extensions import db, login_manager
 from ..models import User
+from ..ratelimit import rate_limited
 from ..security import verify_password
 from .forms import LoginForm
 from .principal import password_login_allowed
@@ -28,6 +29,8 @@ def load_user(user_id: str) -> User | None:
 
 
 def check_credentials(username: str, password: str) -> User | None:
+    if "\x00" in username:  # no username holds NUL, and PostgreSQL cannot even compare it
+        return None
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not verify_password(user.password_hash, password):
         return None
@@ -45,6 +48,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@rate_limited("login")  # failed POSTs only
 def login():  # type: ignore[no-untyped-def]
     form = LoginForm()
     status = 200

@@ -23,6 +23,7 @@ from ..domain.site import get_site
 from ..extensions import db
 from ..models import Ticket
 from ..overview import ticket_status
+from ..ratelimit import rate_limited
 from . import survey_form
 
 bp = Blueprint("visitor", __name__, template_folder="templates", static_folder="static",
@@ -76,6 +77,7 @@ def _not_found() -> Response:
 
 
 @bp.get("/t/<token>")
+@rate_limited("status")
 def status_page(token: str) -> Response:
     ticket = _ticket(token)
     if ticket is None:
@@ -94,6 +96,7 @@ def status_page(token: str) -> Response:
 
 
 @bp.get("/t/<token>/qr.svg")
+@rate_limited("status")
 def qr_code(token: str) -> Response:
     ticket = _ticket(token)
     db.session.rollback()
