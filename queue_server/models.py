@@ -179,6 +179,8 @@ counter_services = Table(
     Base.metadata,
     Column("counter_id", ForeignKey("counters.id", ondelete="CASCADE"), primary_key=True),
     Column("service_id", ForeignKey("services.id", ondelete="CASCADE"), primary_key=True),
+    # The counters serving one service, for every issue's wait estimate (the key starts with counter_id).
+    Index("ix_counter_services_service", "service_id", "counter_id"),
 )
 
 
@@ -299,8 +301,15 @@ class Ticket(Base):
         UniqueConstraint("prefix", "service_day", "sequence", "leg"),
         UniqueConstraint("token", "leg"),
         UniqueConstraint("device_id", "request_id"),
-        Index("ix_tickets_queue", "service_id", "status", "arrived_at"),
-        Index("ix_tickets_day_service", "service_day", "service_id"),
+        # A service's waiting line in calling order; also answers "how many are ahead"
+        # without reading the table (priority is there for the strict rule).
+        Index("ix_tickets_queue", "service_id", "status", "service_day", "arrived_at", "priority"),
+        # Per-service counts of a day (issued for quotas, waiting) read from the index alone.
+        Index("ix_tickets_day_service", "service_day", "service_id", "leg", "status"),
+        # An agency's services and waiting counts of a day: what every issue publishes.
+        Index("ix_tickets_agency_day", "agency_id", "service_day", "service_id", "status"),
+        # A service's latest finished legs, for the average service time of the estimate.
+        Index("ix_tickets_recent_service", "service_id", "status", "finished_at", "service_seconds"),
         # Reports' exact percentiles: GROUP BY a duration read along these covering
         # indexes needs no sort, whatever the period and filter (domain/reports.py).
         Index("ix_tickets_wait_order", "wait_seconds", *REPORT_FILTER_COLUMNS),
@@ -315,7 +324,7 @@ class Ticket(Base):
     prefix: Mapped[str] = mapped_column(String(3))
     sequence: Mapped[int] = mapped_column(Integer)
     service_day: Mapped[dt.date] = mapped_column(Date)
-    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))  # see ix_tickets_agency_day
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
     priority: Mapped[str] = mapped_column(String(10), default=Priority.NONE)
     status: Mapped[str] = mapped_column(String(12), default=TicketStatus.WAITING)

@@ -46,13 +46,21 @@ def agencies_status(
     return out
 
 
-def ticket_status(session: Session, clock: Clock, ticket: Ticket, lang: str) -> dict[str, Any]:
-    """A visitor's view of their ticket: state, place in line and estimate while waiting."""
+def ticket_status(session: Session, clock: Clock, ticket: Ticket, lang: str,
+                  position: tuple[int, int] | None = None) -> dict[str, Any]:
+    """A visitor's view of their ticket: state, place in line and estimate while waiting.
+
+    ``position`` is (ahead, estimated minutes) when the caller computed them in
+    the transaction that just committed (issuing), so they are not read twice.
+    """
     body = ticket_public(ticket, lang)
     ahead = estimate = None
     if ticket.status == TicketStatus.WAITING:
-        ahead = queries.ahead_of(session, ticket, get_site(session).priority_mode)
-        estimate = queries.estimated_wait_minutes(session, ticket.service, ahead, clock.now())
+        if position is not None:
+            ahead, estimate = position
+        else:
+            ahead, estimate = queries.position_and_wait(session, ticket,
+                                                        get_site(session).priority_mode, clock.now())
     body.update(
         ahead=ahead,
         position=None if ahead is None else ahead + 1,  # 1 = next to be called

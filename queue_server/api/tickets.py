@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask import jsonify
 from sqlalchemy.exc import IntegrityError
 
@@ -11,18 +14,22 @@ from ..domain.lifecycle import Actor
 from ..domain.site import device_scope
 from ..extensions import db
 from ..links import status_url
-from ..models import Device, DeviceKind
+from ..models import Device, DeviceKind, PrintJob
 from ..overview import ticket_status
 from ..presenters import iso, print_state, ticket_public
+from ..ratelimit import rate_limited
 from . import bp
 from .agencies import lang
 from .guards import clock, commit_and_publish, int_field, json_body, principal, require_device
 
 
-def issued_body(result: issuing.IssuedTicket) -> dict:
+def issued_body(result: issuing.IssuedTicket, job: PrintJob | None = None) -> dict:
+    """The kiosk's answer. ``job`` is the print job made with a new ticket (None:
+    the kiosk has no printer); a replayed ticket's newest job is looked up."""
     t = result.ticket
     body = ticket_public(t, lang())
-    job = printing.latest_job(db.session, t.token)
+    if result.replayed:
+        job = printing.latest_job(db.session, t.token)
     body.update(
         id=t.id,
         token=t.token,
@@ -35,27 +42,52 @@ def issued_body(result: issuing.IssuedTicket) -> dict:
     return body
 
 
-def _queue_print(result: issuing.IssuedTicket, kiosk: Device) -> None:
+def _queue_print(result: issuing.IssuedTicket, kiosk: Device) -> PrintJob | None:
     """Paper is queued with the ticket, in its transaction (see domain.printing)."""
-    if not result.replayed:
-        printing.request_print(db.session, clock(), result.ticket, kiosk, status_url(result.ticket.token),
-                               result.ahead, result.estimated_wait_minutes)
+    if result.replayed:
+        return None
+    return printing.request_print(db.session, clock(), result.ticket, kiosk,
+                                  status_url(result.ticket.token), result.ahead,
+                                  result.estimated_wait_minutes)
+
+
+@contextmanager
+def _keep_loaded() -> Iterator[None]:
+    """Commit without expiring what the request just wrote and read.
+
+    Publishing and the answer then use the committed ticket, service, agency
+    and print job as they are in memory instead of reading each again; they
+    are exactly what this transaction wrote or read under its write lock.
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = True
 
 
 @bp.post("/tickets")
+@rate_limited("issue")
 @require_device(DeviceKind.KIOSK)
 def issue():  # type: ignore[no-untyped-def]
     body = json_body()
     service_id = int_field(body, "service_id")
     device = principal().device
+    if device in db.session:
+        # Issuing ends the read transaction that authenticated the kiosk (begin_write)
+        # and would expire this row; detached, its printer settings stay readable
+        # without reading the row again.
+        db.session.expunge(device)
     request_id = body.get("request_id")
     try:
         result = issuing.issue_ticket(
             db.session, clock(), service_id, body.get("priority"), Actor(device_id=device.id),
             request_id=request_id, offered=device_scope(db.session, device),
         )
-        _queue_print(result, device)
-        commit_and_publish()
+        job = _queue_print(result, device)
+        with _keep_loaded():
+            commit_and_publish()
     except IntegrityError:
         # Two retries of the same request raced; the other one won: return its ticket.
         db.session.rollback()
@@ -66,7 +98,8 @@ def issue():  # type: ignore[no-untyped-def]
         if not result.replayed:
             raise
         db.session.commit()
-    return jsonify(issued_body(result)), 200 if result.replayed else 201
+        job = None
+    return jsonify(issued_body(result, job)), 200 if result.replayed else 201
 
 
 def _by_token(token: str):  # type: ignore[no-untyped-def]
@@ -77,12 +110,14 @@ def _by_token(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/tickets/<token>")
+@rate_limited("status")
 def status(token: str):  # type: ignore[no-untyped-def]
     """Anyone holding the token (the QR code) may follow the ticket."""
     return jsonify(ticket_status(db.session, clock(), _by_token(token), lang()))
 
 
 @bp.post("/tickets/<token>/cancel")
+@rate_limited("status")
 def cancel(token: str):  # type: ignore[no-untyped-def]
     """The visitor leaves before being called (a walkout), from the status page."""
     if len(token) > 32:

@@ -10,14 +10,15 @@ from __future__ import annotations
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, contains_eager
 
 from ..database import begin_write
-from ..models import Priority, Service, Ticket, TicketStatus
+from ..models import Priority, Service, Site, Ticket, TicketStatus
 from . import hours, queries
-from .clock import Clock, local_now
+from .clock import Clock
 from .errors import Forbidden, InvalidInput, NotFound, Refused
 from .events import DomainEvent, record
 from .lifecycle import Actor, log_event
@@ -78,16 +79,27 @@ def check_can_issue(service: Service, open_state: hours.OpenState, issued: int) 
         )
 
 
+# Statements of every issue, built once: building and cache-keying a statement
+# costs about as much as SQLite running it.
+_REPLAY = select(Ticket).where(Ticket.device_id == bindparam("device_id"),
+                               Ticket.request_id == bindparam("request_id"))
+# The service with its agency in one read; the service row is locked (PostgreSQL):
+# quota checks of concurrent kiosks queue here.
+_LOCKED_SERVICE = (select(Service).join(Service.agency).options(contains_eager(Service.agency))
+                   .where(Service.id == bindparam("service_id")).with_for_update(of=Service))
+
+
 def _replay(session: Session, device_id: int, request_id: str) -> Ticket | None:
     return session.execute(
-        select(Ticket).where(Ticket.device_id == device_id, Ticket.request_id == request_id)
+        _REPLAY, {"device_id": device_id, "request_id": request_id}
     ).scalar_one_or_none()
 
 
-def describe(session: Session, ticket: Ticket, clock: Clock, replayed: bool = False) -> IssuedTicket:
-    site = get_site(session)
-    ahead = queries.ahead_of(session, ticket, site.priority_mode)
-    wait = queries.estimated_wait_minutes(session, ticket.service, ahead, clock.now())
+def describe(session: Session, ticket: Ticket, clock: Clock, replayed: bool = False,
+             site: Site | None = None) -> IssuedTicket:
+    """Place in line and estimate; ``site`` saves a read when the caller has it."""
+    site = site or get_site(session)
+    ahead, wait = queries.position_and_wait(session, ticket, site.priority_mode, clock.now())
     return IssuedTicket(ticket, ahead, wait, replayed)
 
 
@@ -116,10 +128,7 @@ def issue_ticket(
             current = latest_leg(session, earlier.token) or earlier
             return describe(session, current, clock, replayed=True)
     site = get_site(session)
-    # Lock the service row: quota checks of concurrent kiosks queue here (PostgreSQL).
-    service = session.execute(
-        select(Service).where(Service.id == service_id).with_for_update()
-    ).scalar_one_or_none()
+    service = session.execute(_LOCKED_SERVICE, {"service_id": service_id}).scalar_one_or_none()
     if service is None:
         raise NotFound("service_not_found", f"no service with id {service_id}", id=service_id)
     if offered is not None and service.agency_id not in offered:
@@ -127,10 +136,12 @@ def issue_ticket(
         raise Forbidden("service_not_offered", f"{service.name} is not offered at this kiosk",
                         service=service.name)
     now = clock.now()
-    local = local_now(clock, site.timezone)
+    local = now.astimezone(ZoneInfo(site.timezone))  # one reading: the day is the issue time's day
     day = local.date()
     state = hours.evaluate(service.agency.hours, local, set(site.closed_dates or []))
-    check_can_issue(service, state, queries.issued_count(session, service.id, day))
+    # Without a quota the count changes nothing: skip the read.
+    issued = queries.issued_count(session, service.id, day) if service.daily_quota else 0
+    check_can_issue(service, state, issued)
 
     sequence = next_sequence(session, service.prefix, day)
     ticket = Ticket(
@@ -153,8 +164,12 @@ def issue_ticket(
     session.add(ticket)
     session.flush()
     log_event(session, ticket, "issued", None, now, actor, data={"priority": str(prio)})
-    record(session, DomainEvent("ticket.issued", ticket.id, agency_ids=(service.agency_id,)))
-    return describe(session, ticket, clock)
+    issued_ticket = describe(session, ticket, clock, site=site)
+    # The place and estimate travel with the event, so publishing need not compute them again.
+    record(session, DomainEvent("ticket.issued", ticket.id, agency_ids=(service.agency_id,),
+                                data={"ahead": issued_ticket.ahead,
+                                      "estimated_wait_minutes": issued_ticket.estimated_wait_minutes}))
+    return issued_ticket
 
 
 def latest_leg(session: Session, token: str) -> Ticket | None:

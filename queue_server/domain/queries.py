@@ -7,10 +7,11 @@ kiosk list in a few statements rather than one per service.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Iterable
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -48,6 +49,30 @@ def waiting_counts(session: Session, day: dt.date, by: str = "service") -> dict[
         .group_by(key)
     )
     return {sid: n for sid, n in rows}
+
+
+_AGENCY_WAITING = (  # built once: it runs on every issue and every call
+    select(Ticket.agency_id, Ticket.service_id,
+           func.count(case((Ticket.status == TicketStatus.WAITING, 1))))
+    .where(Ticket.agency_id.in_(bindparam("agency_ids", expanding=True)),
+           Ticket.service_day == bindparam("day"))
+    .group_by(Ticket.agency_id, Ticket.service_id)
+    .order_by(Ticket.agency_id, Ticket.service_id)
+)
+
+
+def agency_waiting(session: Session, day: dt.date,
+                   agency_ids: Iterable[int]) -> dict[int, dict[int, int]]:
+    """Per agency, its services with any leg today and how many of those wait.
+
+    Read along ix_tickets_agency_day: only these agencies' legs of the day, never
+    the table, so it stays cheap on every issue however busy the day.
+    """
+    rows = session.execute(_AGENCY_WAITING, {"agency_ids": sorted(agency_ids), "day": day})
+    out: dict[int, dict[int, int]] = {}
+    for agency_id, service_id, waiting in rows:
+        out.setdefault(agency_id, {})[service_id] = int(waiting)
+    return out
 
 
 def issued_counts(session: Session, day: dt.date) -> dict[int, int]:
@@ -117,11 +142,16 @@ def average_service_minutes(session: Session, service: Service, now: dt.datetime
         .subquery()
     )
     avg, n = session.execute(select(func.avg(recent.c.service_seconds), func.count())).one()
+    return _blend(avg, n, service)
+
+
+def _blend(avg_seconds: float | None, n: int, service: Service) -> float:
+    """Average minutes from ``n`` recent samples, falling back to the configured seed."""
     if not n:
         return float(service.avg_service_minutes)
     # Blend with the seed while few samples exist, so one odd visit cannot swing it.
     weight = n / ESTIMATE_WINDOW
-    return weight * (float(avg) / 60) + (1 - weight) * float(service.avg_service_minutes)
+    return weight * (float(avg_seconds) / 60) + (1 - weight) * float(service.avg_service_minutes)
 
 
 def serving_counters(session: Session, service_id: int) -> tuple[int, int]:
@@ -148,6 +178,59 @@ def estimated_wait_minutes(
     open_, total = serving_counters(session, service.id)
     servers = open_ or total or 1
     return math.ceil(ahead * average_service_minutes(session, service, now) / servers)
+
+
+@functools.cache
+def _position_stmt(rule: str) -> Select[tuple[int, int, int, float | None, int]]:
+    """Everything an estimate needs in one statement, built once per rule
+    ("earlier", "strict-priority", "strict-normal") with bound parameters:
+    ahead_of, serving_counters and average_service_minutes as subqueries."""
+    ticket_id, arrived_at = bindparam("ticket_id"), bindparam("arrived_at")
+    service_id = bindparam("service_id")
+    earlier = or_(Ticket.arrived_at < arrived_at,
+                  and_(Ticket.arrived_at == arrived_at, Ticket.id < ticket_id))
+    is_priority = Ticket.priority != Priority.NONE
+    before = {"earlier": earlier, "strict-priority": and_(is_priority, earlier),
+              "strict-normal": or_(is_priority, earlier)}[rule]
+    ahead = select(func.count()).select_from(Ticket).where(
+        Ticket.service_id == service_id, Ticket.status == TicketStatus.WAITING,
+        Ticket.service_day == bindparam("day"), Ticket.id != ticket_id, before)
+
+    def counters(state: bool) -> Select[tuple[int]]:
+        counted = func.count(case((Counter.state == CounterState.OPEN, 1))) if state else func.count()
+        return (select(counted).select_from(counter_services)
+                .join(Counter, Counter.id == counter_services.c.counter_id)
+                .where(counter_services.c.service_id == service_id))
+
+    recent = (
+        select(Ticket.service_seconds)
+        .where(Ticket.service_id == service_id, Ticket.status == TicketStatus.DONE,
+               Ticket.service_seconds.is_not(None), Ticket.finished_at >= bindparam("since"))
+        .order_by(Ticket.finished_at.desc())
+        .limit(ESTIMATE_WINDOW)
+        .subquery()
+    )
+    return select(ahead.scalar_subquery(), counters(True).scalar_subquery(),
+                  counters(False).scalar_subquery(),
+                  select(func.avg(recent.c.service_seconds)).scalar_subquery(),
+                  select(func.count()).select_from(recent).scalar_subquery())
+
+
+def position_and_wait(session: Session, ticket: Ticket, priority_mode: str,
+                      now: dt.datetime) -> tuple[int, int]:
+    """(ahead, estimated minutes) of a waiting ticket: what :func:`ahead_of` and
+    :func:`estimated_wait_minutes` answer, in one round trip (every issue and
+    every status page asks)."""
+    if priority_mode == "strict":
+        rule = "strict-priority" if ticket.is_priority else "strict-normal"
+    else:
+        rule = "earlier"
+    ahead, open_, total, avg, n = session.execute(_position_stmt(rule), {
+        "ticket_id": ticket.id, "arrived_at": ticket.arrived_at, "service_id": ticket.service_id,
+        "day": ticket.service_day, "since": now - dt.timedelta(days=ESTIMATE_LOOKBACK_DAYS),
+    }).one()
+    minutes = _blend(avg, n, ticket.service)
+    return int(ahead), math.ceil(ahead * minutes / (open_ or total or 1))
 
 
 def officer_day(session: Session, officer_id: int, day: dt.date) -> dict[str, int | None]:

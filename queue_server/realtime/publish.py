@@ -1,6 +1,7 @@
 """Push committed domain events to the rooms that need them.
 
-Called by the API after commit. Payloads are built from fresh rows, so what a
+Called by the API after commit. Payloads are built from committed rows (read
+again, or as the issuing transaction left them in the session), so what a
 client receives is what the database holds. Works unchanged with a Redis
 message queue: ``socketio.emit`` goes through it when configured.
 """
@@ -69,7 +70,10 @@ def _publish_ticket(session: Session, clock: Clock, event: DomainEvent) -> None:
          [r for r in _ticket_rooms(ticket, event.counter_id) if not r.startswith("ticket:")]
          + [rooms.staff_agency(a) for a in event.agency_ids])
     # The visitor's own room gets only the public view of their ticket.
-    emit("ticket.status", {"ticket": ticket_status(session, clock, ticket, "id"), "event": event.kind},
+    position = ((event.data["ahead"], event.data["estimated_wait_minutes"])
+                if "ahead" in event.data else None)  # computed when issuing
+    emit("ticket.status", {"ticket": ticket_status(session, clock, ticket, "id", position),
+                           "event": event.kind},
          [rooms.ticket(ticket.token)])
 
 
@@ -83,20 +87,15 @@ def _publish_counter(session: Session, event: DomainEvent) -> None:
 
 def _publish_queue_counts(session: Session, clock: Clock, agency_ids: set[int]) -> None:
     """Waiting counts moved: tell displays/kiosks, staff, and visitor pages."""
-    day = today(session, clock)
-    counts = queries.waiting_counts(session, day)
-    by_agency = queries.waiting_counts(session, day, by="agency")
-    services = {
-        sid: aid for sid, aid in session.execute(
-            Ticket.__table__.select().with_only_columns(Ticket.service_id, Ticket.agency_id)
-            .where(Ticket.agency_id.in_(agency_ids), Ticket.service_day == day).distinct()
-        )
-    }
+    # Only the touched agencies' legs of the day are read (a ticket's agency is
+    # always its service's), not the whole day grouped twice.
+    waiting = queries.agency_waiting(session, today(session, clock), agency_ids)
     for agency_id in sorted(agency_ids):
+        services = waiting.get(agency_id, {})
         payload = {
             "agency_id": agency_id,
-            "waiting": by_agency.get(agency_id, 0),
-            "services": {str(s): counts.get(s, 0) for s, a in services.items() if a == agency_id},
+            "waiting": sum(services.values()),
+            "services": {str(s): n for s, n in services.items()},
         }
         emit("queue.changed", payload, [rooms.public_agency(agency_id),
                                         rooms.staff_agency(agency_id), rooms.MANAGERS])

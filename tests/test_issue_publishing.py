@@ -1,0 +1,119 @@
+"""What issuing publishes, now that it reuses what the issue computed.
+
+Issuing computes the place in line and the estimate once, in its transaction,
+and hands them to the published ``ticket.status``; the waiting counts of
+``queue.changed`` come from one grouped read of the touched agencies' legs of
+the day. These tests pin both to what a fresh read of the database says.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import KIOSK_KEY, bearer, counter_id, service_id, token_for
+
+from queue_server.domain.site import get_site
+from queue_server.extensions import db, socketio
+from queue_server.models import Agency
+from queue_server.realtime import publish
+
+
+def issue(client, sid: int, **extra: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    res = client.post("/api/v1/tickets", json={"service_id": sid, **extra}, headers=bearer(KIOSK_KEY))
+    assert res.status_code == 201, res.get_json()
+    return res.get_json()
+
+
+def agency_id(app, code: str) -> int:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        return db.session.query(Agency.id).filter(Agency.code == code).scalar()
+
+
+def queue_changed(display) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    return [e["args"][0] for e in display.get_received() if e["name"] == "queue.changed"]
+
+
+@pytest.fixture
+def emitted(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any], list[str]]]:
+    """Every event publish() emits, with its rooms (the visitor's room has no
+    member yet when the ticket is issued, so a client could not hear it)."""
+    seen: list[tuple[str, dict[str, Any], list[str]]] = []
+    real = publish.emit
+
+    def record(event: str, payload: dict[str, Any], to) -> None:  # type: ignore[no-untyped-def]
+        rooms = sorted(set(to))
+        seen.append((event, payload, rooms))
+        real(event, payload, rooms)
+
+    monkeypatch.setattr(publish, "emit", record)
+    return seen
+
+
+@pytest.mark.parametrize("mode", ["ratio", "strict"])
+def test_published_status_of_an_issued_ticket_is_what_a_fresh_read_says(
+        app, client, emitted, mode: str) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        get_site(db.session).priority_mode = mode
+        db.session.commit()
+    ktp = service_id(app, "DUKCAPIL", "KTP")
+    officer = token_for(client, "dukcapil1")
+    assert client.post(f"/api/v1/counters/{counter_id(app, 'DUK-1')}/open",
+                       headers=officer).status_code == 200
+    tickets = []
+    for priority in ("none", "none", "none", "elderly"):
+        ticket = issue(client, ktp, priority=priority)
+        published = [p["ticket"] for e, p, rooms in emitted
+                     if e == "ticket.status" and rooms == [f"ticket:{ticket['token']}"]]
+        fresh = client.get(f"/api/v1/tickets/{ticket['token']}").get_json()
+        assert published == [fresh]
+        assert (fresh["ahead"], fresh["estimated_wait_minutes"]) == (
+            ticket["ahead"], ticket["estimated_wait_minutes"])
+        tickets.append(ticket)
+    ahead = [t["ahead"] for t in tickets]
+    # One counter open, 10 minutes a KTP visitor; strict lets the elderly visitor go first.
+    assert ahead == ([0, 1, 2, 3] if mode == "ratio" else [0, 1, 2, 0])
+    assert [t["estimated_wait_minutes"] for t in tickets] == [n * 10 for n in ahead]
+
+
+def test_queue_changed_counts_each_service_of_the_touched_agencies(app, client) -> None:  # type: ignore[no-untyped-def]
+    """TV-1 shows DUKCAPIL (Lantai 1), TV-2 SAMSAT (Lantai 2). A service with
+    legs today stays listed with 0 once none of them waits."""
+    duk, samsat = agency_id(app, "DUKCAPIL"), agency_id(app, "SAMSAT")
+    ktp, kk = service_id(app, "DUKCAPIL", "KTP"), service_id(app, "DUKCAPIL", "KK")
+    pkb = service_id(app, "SAMSAT", "PKB")
+    tv1 = socketio.test_client(app, auth={"key": "test-display-key-0001"})
+    tv2 = socketio.test_client(app, auth={"key": "test-display-key-0002"})
+    assert tv1.is_connected() and tv2.is_connected()
+    try:
+        tv1.get_received()
+        tv2.get_received()
+        issue(client, ktp)
+        issue(client, ktp)
+        kk_ticket = issue(client, kk)
+        assert queue_changed(tv1)[-1] == {"agency_id": duk, "waiting": 3,
+                                          "services": {str(ktp): 2, str(kk): 1}}
+        assert queue_changed(tv2) == []
+
+        officer = token_for(client, "dukcapil1")
+        loket1 = counter_id(app, "DUK-1")
+        assert client.post(f"/api/v1/counters/{loket1}/open", headers=officer).status_code == 200
+        assert client.post(f"/api/v1/counters/{loket1}/call-next", headers=officer).status_code == 200
+        assert queue_changed(tv1)[-1] == {"agency_id": duk, "waiting": 2,
+                                          "services": {str(ktp): 1, str(kk): 1}}
+
+        # A transfer touches both agencies: each display hears its own.
+        res = client.post(f"/api/v1/counters/{loket1}/transfer", json={"service_id": pkb},
+                          headers=officer)
+        assert res.status_code == 200, res.get_json()
+        assert queue_changed(tv1)[-1] == {"agency_id": duk, "waiting": 2,
+                                          "services": {str(ktp): 1, str(kk): 1}}
+        assert queue_changed(tv2)[-1] == {"agency_id": samsat, "waiting": 1,
+                                          "services": {str(pkb): 1}}
+
+        assert client.post(f"/api/v1/tickets/{kk_ticket['token']}/cancel").status_code == 200
+        assert queue_changed(tv1)[-1] == {"agency_id": duk, "waiting": 1,
+                                          "services": {str(ktp): 1, str(kk): 0}}
+    finally:
+        tv1.disconnect()
+        tv2.disconnect()
