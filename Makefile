@@ -9,17 +9,36 @@ export HOST PORT
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install test-deps translations chromium lint serve clean
+.PHONY: run test install test-deps translations chromium lint serve clean serve-prod bench
 
 ## run: create .venv, install, initialise the SQLite database from $(CONFIG), serve on $(HOST):$(PORT)
 run: install translations
 	$(BIN)/antrian init --config $(CONFIG)
 	$(BIN)/antrian serve --host $(HOST) --port $(PORT) --config $(CONFIG)
 
+## serve-prod: the production server (gunicorn, queue_server/gunicorn_conf.py): ANTRIAN_ASYNC_MODE
+## (default gevent), ANTRIAN_WORKERS, HOST, PORT, DATABASE_URL... see docs/deployment.md
+serve-prod: install translations
+	$(BIN)/gunicorn -c python:queue_server.gunicorn_conf queue_server.wsgi:app
+
+## bench: run every benchmark in bench/ (each prints its table, docs/performance.md); the scripts
+## that take --postgres / --redis get BENCH_POSTGRES / BENCH_REDIS when those servers answer
+BENCH_POSTGRES ?= postgresql://127.0.0.1:5432/test
+BENCH_REDIS    ?= redis://127.0.0.1:6379/0
+bench: $(VENV)/.bench-installed
+	@pg=$$($(BIN)/python bench/common.py --postgres-reachable $(BENCH_POSTGRES)); \
+	redis=$$($(BIN)/python bench/common.py --redis-reachable $(BENCH_REDIS)); \
+	for script in bench/*_bench.py; do \
+	  opts=""; usage=$$($(BIN)/python $$script --help); \
+	  case "$$usage" in *"--postgres POSTGRES"*) [ -z "$$pg" ] || opts="$$opts --postgres $$pg";; esac; \
+	  case "$$usage" in *"--redis REDIS"*) [ -z "$$redis" ] || opts="$$opts --redis $$redis";; esac; \
+	  echo "== $$script$$opts"; $(BIN)/python $$script $$opts || exit 1; \
+	done
+
 ## test: install test dependencies (and Debian's chromium when missing), lint, run every test
 test: test-deps translations chromium
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 install: $(VENV)/.installed
 test-deps: $(VENV)/.test-installed
@@ -32,6 +51,11 @@ $(VENV)/.installed: pyproject.toml
 
 $(VENV)/.test-installed: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+# bench/ starts servers with tests/live_server.py (so the test extras) and needs aiohttp.
+$(VENV)/.bench-installed: $(VENV)/.test-installed
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	@touch $@
 
 ## translations: compile the gettext catalogues (.po -> .mo)
