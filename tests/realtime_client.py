@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 import socketio
-from conftest import JAKARTA, KIOSK_KEY, SMALL_CONFIG
+from conftest import DISPLAY_KEY, JAKARTA, KIOSK_KEY, SMALL_CONFIG
 
 EVENT_TIMEOUT = 10.0  # an event the server should push "at once"
 GRACE = 1.0  # how long we listen for an event that must NOT arrive
@@ -190,6 +190,19 @@ class Api:
 
 def numbered(number: str) -> Callable[[Any], bool]:
     return lambda p: isinstance(p, dict) and p.get("number") == number
+
+
+def display_hears_a_call(listeners: Callable[..., Listener], base_url: str) -> None:
+    """A display connected over WebSocket to ``base_url`` gets its (empty) snapshot,
+    then the call a counter makes through the API: the server's realtime path works."""
+    display = listeners(base_url, {"key": DISPLAY_KEY})
+    assert display.client.transport() == "websocket"
+    assert display.log.expect("snapshot")["calls"] == []
+    api = Api(base_url)
+    ticket = api.issue(api.service_id("DUKCAPIL", "KTP"))
+    officer = api.token("dukcapil1")
+    api.open_and_call(officer, api.counter_id(officer, "DUK-1"))
+    assert display.log.expect("ticket.called", numbered(ticket["number"]))["counter"]["number"] == 1
 
 
 def always_open_config(directory: Path) -> Path:

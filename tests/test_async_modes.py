@@ -17,7 +17,14 @@ import pytest
 import requests
 from conftest import DISPLAY_KEY, KIOSK_KEY, postgres_url, reset_postgres
 from live_server import LiveServer, live_server_factory  # noqa: F401
-from realtime_client import Api, listeners, numbered, wait_past_jakarta_midnight, wait_until  # noqa: F401
+from realtime_client import (  # noqa: F401
+    Api,
+    display_hears_a_call,
+    listeners,
+    numbered,
+    wait_past_jakarta_midnight,
+    wait_until,
+)
 from sqlalchemy import create_engine, text
 
 MODES = ("eventlet", "gevent", "threading")
@@ -46,16 +53,7 @@ def _gevent_loaded(pid: int) -> bool:
 @pytest.mark.parametrize("mode", MODES)
 def test_display_hears_a_call_in_each_async_mode(mode, live_server_factory, listeners) -> None:  # noqa: F811
     server = live_server_factory(mode, env={"ANTRIAN_ASYNC_MODE": mode})
-    display = listeners(server.base_url, {"key": DISPLAY_KEY})
-    assert display.client.transport() == "websocket"
-    assert display.log.expect("snapshot")["calls"] == []
-
-    api = Api(server.base_url)
-    ticket = api.issue(api.service_id("DUKCAPIL", "KTP"))
-    officer = api.token("dukcapil1")
-    api.open_and_call(officer, api.counter_id(officer, "DUK-1"))
-    call = display.log.expect("ticket.called", numbered(ticket["number"]))
-    assert call["counter"]["number"] == 1
+    display_hears_a_call(listeners, server.base_url)
 
     # The process really runs that mode: the green modes serve the background
     # loops and the open websocket on one OS thread, threading gives each its own.

@@ -29,7 +29,14 @@ from conftest import (
     reset_postgres,
 )
 from live_server import BIN, START_TIMEOUT, LiveServer
-from realtime_client import Api, listeners, numbered, wait_past_jakarta_midnight, wait_until  # noqa: F401
+from realtime_client import (  # noqa: F401
+    Api,
+    display_hears_a_call,
+    listeners,
+    numbered,
+    wait_past_jakarta_midnight,
+    wait_until,
+)
 from sqlalchemy import create_engine, text
 from test_async_modes import _gevent_loaded
 from test_printing import big_number
@@ -172,14 +179,7 @@ def test_gunicorn_serves_http_and_socketio(mode, gunicorn_factory, listeners) ->
     assert _gevent_loaded(worker) == (mode is None)
     assert ("Using worker: gevent" in server.log_text()) == (mode is None)
 
-    display = listeners(server.base_url, {"key": DISPLAY_KEY})
-    assert display.client.transport() == "websocket"
-    assert display.log.expect("snapshot")["calls"] == []
-    api = Api(server.base_url)
-    ticket = api.issue(api.service_id("DUKCAPIL", "KTP"))
-    officer = api.token("dukcapil1")
-    api.open_and_call(officer, api.counter_id(officer, "DUK-1"))
-    assert display.log.expect("ticket.called", numbered(ticket["number"]))["counter"]["number"] == 1
+    display_hears_a_call(listeners, server.base_url)
 
 
 def test_gunicorn_refuses_settings_that_cannot_work(tmp_path) -> None:
