@@ -67,11 +67,11 @@ def kiosk_identity() -> str:
     which still refuse the request properly afterwards.
     """
     if "rate_limit_device" not in g:
-        from .auth.principal import from_request
+        from .auth.principal import current
         from .extensions import db
 
         try:
-            device = from_request(db.session, current_app.extensions["antrian_clock"].now()).device
+            device = current(db.session, current_app.extensions["antrian_clock"].now()).device
         except Exception:  # noqa: BLE001  (database trouble: the guards answer 503 right after)
             db.session.rollback()
             device = None

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from flask import current_app, g, request
 from werkzeug.exceptions import BadRequest
 
-from ..auth.principal import Principal, from_request
+from ..auth.principal import Principal, current
 from ..domain.clock import Clock
 from ..domain.events import drain
 from ..extensions import db
@@ -25,15 +25,17 @@ def clock() -> Clock:
 
 
 def principal() -> Principal:
+    """Who is calling, once the CSRF check a cookie-authenticated write needs has
+    passed (remembered only then: a refused check is refused again next time)."""
     if "principal" not in g:
-        g.principal = from_request(db.session, clock().now())
-        cookie = g.principal.via in ("session", "device_session")
-        if cookie and request.method not in ("GET", "HEAD", "OPTIONS"):
+        caller = current(db.session, clock().now())
+        if caller.via in ("session", "device_session") and request.method not in ("GET", "HEAD", "OPTIONS"):
             # Cookie-authenticated writes need the CSRF token; bearer callers do not.
             from ..extensions import csrf
 
             csrf.protect()
-    return g.principal
+        g.principal = caller
+    return g.principal  # type: ignore[no-any-return]
 
 
 def _refuse_anonymous(p: Principal) -> None:

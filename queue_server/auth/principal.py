@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask import session as cookie_session
 from flask_login import current_user
 from sqlalchemy import select
@@ -118,3 +118,11 @@ def issue_api_token(session: Session, user: User, now: dt.datetime, hours: int) 
 def password_login_allowed(user: User | None) -> bool:
     """Demo passwords from the example config are refused in production."""
     return user is not None and user.active and not (user.demo_credential and _production())
+
+
+def current(session: Session, now: dt.datetime) -> Principal:
+    """:func:`from_request`, looked up once per request: the rate limiter (keyed by the
+    kiosk) and the API guards both ask who is calling."""
+    if "resolved_principal" not in g:
+        g.resolved_principal = from_request(session, now)
+    return g.resolved_principal  # type: ignore[no-any-return]
