@@ -33,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -285,16 +286,14 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         server.stop()
 
 
-@pytest.fixture
-def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
-    """Start servers with other settings: ``make(name, config=..., env=..., init=...)``.
-
-    Every server started through it is stopped at teardown, failed test or not.
-    """
+def server_factory(tmp_path: Path, kind: type[LiveServer] = LiveServer,
+                   default_name: str = "live") -> Iterator[Callable[..., Any]]:
+    """A fixture body: ``make(name, **kwargs)`` starts a ``kind`` server in its own
+    directory; every server started through it is stopped at teardown, failed test or not."""
     servers: list[LiveServer] = []
 
-    def make(name: str = "live", **kwargs: object) -> LiveServer:
-        server = LiveServer(tmp_path / name, **kwargs)  # type: ignore[arg-type]
+    def make(name: str = default_name, **kwargs: Any) -> LiveServer:
+        server = kind(tmp_path / name, **kwargs)
         servers.append(server)
         return server.start()
 
@@ -303,3 +302,9 @@ def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     finally:
         for server in reversed(servers):
             server.stop()
+
+
+@pytest.fixture
+def live_server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Start servers with other settings: ``make(name, config=..., env=..., init=...)``."""
+    yield from server_factory(tmp_path)

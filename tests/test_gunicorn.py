@@ -28,7 +28,7 @@ from conftest import (
     redis_url,
     reset_postgres,
 )
-from live_server import BIN, START_TIMEOUT, LiveServer
+from live_server import BIN, START_TIMEOUT, LiveServer, server_factory
 from realtime_client import (  # noqa: F401
     Api,
     display_hears_a_call,
@@ -93,18 +93,7 @@ class GunicornServer(LiveServer):
 
 @pytest.fixture
 def gunicorn_factory(tmp_path: Path) -> Iterator[Callable[..., GunicornServer]]:
-    servers: list[GunicornServer] = []
-
-    def make(name: str = "gunicorn", **kwargs: Any) -> GunicornServer:
-        server = GunicornServer(tmp_path / name, **kwargs)
-        servers.append(server)
-        return server.start()
-
-    try:
-        yield make
-    finally:
-        for server in reversed(servers):
-            server.stop()
+    yield from server_factory(tmp_path, GunicornServer, "gunicorn")
 
 
 @pytest.fixture(autouse=True)
