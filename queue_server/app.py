@@ -42,7 +42,13 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     if app.config["ASYNC_MODE"] not in ASYNC_MODES:
         raise ValueError(f"ANTRIAN_ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}")
     app.extensions["antrian_clock"] = clock or SystemClock()
+    from .database import engine_options
 
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **engine_options(app.config["SQLALCHEMY_DATABASE_URI"], app.config.get("DB_POOL_SIZE"),
+                         app.config.get("DB_MAX_OVERFLOW")),
+        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+    }
     db.init_app(app)
     with app.app_context():
         from .database import configure_engine

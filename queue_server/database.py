@@ -16,6 +16,26 @@ from sqlalchemy.orm import Session, scoped_session
 
 WRITE_OPTION = "antrian_write"
 
+# Connections kept open per process. Every request holds one from its first
+# statement to its end, across the moments it waits on the network; when more
+# requests are in flight than the pool keeps, the extra connections are closed
+# on return and opened again by the next request (with SQLite's pragmas: a
+# tenth of what issuing a ticket costs). SQLite connections are cheap to keep;
+# PostgreSQL's count against the server's max_connections for every process.
+POOL_SIZES = {"sqlite": (32, 32), "postgresql": (10, 20)}
+
+
+def engine_options(url: str, pool_size: int | None = None,
+                   max_overflow: int | None = None) -> dict[str, Any]:
+    """Pool settings for ``url``: per-dialect defaults, or the ones given."""
+    dialect = url.split(":", 1)[0].split("+", 1)[0]
+    if dialect == "sqlite" and (url.rstrip("/") in ("sqlite:", "sqlite://")
+                                or ":memory:" in url or "mode=memory" in url):
+        return {}  # one in-memory database per connection: SQLAlchemy's own pool for it
+    size, overflow = POOL_SIZES.get(dialect, (5, 10))
+    return {"pool_size": size if pool_size is None else pool_size,
+            "max_overflow": overflow if max_overflow is None else max_overflow}
+
 
 def configure_engine(engine: Engine) -> None:
     """Install the SQLite pragmas and begin handling; a no-op for other dialects."""

@@ -27,6 +27,15 @@ def _secret_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
+def _optional_int(name: str) -> int | None:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise ValueError(f"{name} must be a whole number, not {value!r}")
+    return int(value)
+
+
 def from_environment(instance_path: str) -> dict[str, Any]:
     instance = Path(instance_path)
     env = os.environ.get("ANTRIAN_ENV", "development")
@@ -40,6 +49,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Database connections kept per process (database.POOL_SIZES: the defaults per database).
+        "DB_POOL_SIZE": _optional_int("ANTRIAN_DB_POOL_SIZE"),
+        "DB_MAX_OVERFLOW": _optional_int("ANTRIAN_DB_MAX_OVERFLOW"),
         "SOCKETIO_MESSAGE_QUEUE": os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
         # The Redis channel of the processes of one site: two sites (or test runs) sharing one
         # Redis need different channels, else each would get the other's events.

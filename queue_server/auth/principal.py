@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from flask import current_app, g, request
 from flask import session as cookie_session
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..models import ApiToken, Device, User
@@ -43,12 +43,14 @@ def _production() -> bool:
     return current_app.config.get("ANTRIAN_ENV") == "production"
 
 
+# Built once: every kiosk, display and agent request runs it.
+_ACTIVE_DEVICE = select(Device).where(Device.key_hash == bindparam("digest"), Device.active.is_(True))
+
+
 def from_secret(session: Session, secret: str, now: dt.datetime) -> Principal:
     """Resolve a bearer secret: a device key first, then a person's API token."""
     digest = hash_key(secret)
-    device = session.execute(
-        select(Device).where(Device.key_hash == digest, Device.active.is_(True))
-    ).scalar_one_or_none()
+    device = session.execute(_ACTIVE_DEVICE, {"digest": digest}).scalar_one_or_none()
     if device is not None:
         if device.demo_credential and _production():
             return Principal(demo_refused=True)

@@ -59,13 +59,14 @@ def _publish_call(session: Session, clock: Clock, event: DomainEvent, ticket: Ti
          + ([rooms.counter(counter.id)] if counter else []))
 
 
-def _publish_ticket(session: Session, clock: Clock, event: DomainEvent) -> None:
+def _publish_ticket(session: Session, clock: Clock, event: DomainEvent) -> int | None:
+    """Publish a ticket's event; the service whose line it moved (None: not known)."""
     ticket = session.get(Ticket, event.ticket_id)
     if ticket is None:
-        return
+        return None
     if event.kind in CALL_EVENTS:
         _publish_call(session, clock, event, ticket)
-        return
+        return ticket.service_id
     emit("ticket.updated", {"ticket": ticket_staff(ticket), "event": event.kind},
          [r for r in _ticket_rooms(ticket, event.counter_id) if not r.startswith("ticket:")]
          + [rooms.staff_agency(a) for a in event.agency_ids])
@@ -75,6 +76,7 @@ def _publish_ticket(session: Session, clock: Clock, event: DomainEvent) -> None:
     emit("ticket.status", {"ticket": ticket_status(session, clock, ticket, "id", position),
                            "event": event.kind},
          [rooms.ticket(ticket.token)])
+    return ticket.service_id
 
 
 def _publish_counter(session: Session, event: DomainEvent) -> None:
@@ -85,8 +87,16 @@ def _publish_counter(session: Session, event: DomainEvent) -> None:
          [rooms.counter(counter.id), rooms.staff_agency(counter.agency_id), rooms.MANAGERS])
 
 
-def _publish_queue_counts(session: Session, clock: Clock, agency_ids: set[int]) -> None:
-    """Waiting counts moved: tell displays/kiosks, staff, and visitor pages."""
+def _publish_queue_counts(session: Session, clock: Clock, agency_ids: set[int],
+                          moved_services: set[int], whole_agencies: set[int]) -> None:
+    """Waiting counts moved: tell displays/kiosks and staff the agencies' counts,
+    and the visitor pages of the lines that moved that they moved.
+
+    A ticket's event moves only its own service's line (places are counted per
+    service), so only that room hears ``queue.moved``: each one sets off a status
+    refetch on every phone in the room. Other events (a counter opening, an
+    expiry, a configuration change) may move every line of their agencies.
+    """
     # Only the touched agencies' legs of the day are read (a ticket's agency is
     # always its service's), not the whole day grouped twice.
     waiting = queries.agency_waiting(session, today(session, clock), agency_ids)
@@ -99,8 +109,9 @@ def _publish_queue_counts(session: Session, clock: Clock, agency_ids: set[int]) 
         }
         emit("queue.changed", payload, [rooms.public_agency(agency_id),
                                         rooms.staff_agency(agency_id), rooms.MANAGERS])
-        for service_id in payload["services"]:
-            emit("queue.moved", {"service_id": int(service_id)}, [rooms.service(int(service_id))])
+        for service_id in services:
+            if agency_id in whole_agencies or service_id in moved_services:
+                emit("queue.moved", {"service_id": service_id}, [rooms.service(service_id)])
 
 
 def _publish_print(session: Session, event: DomainEvent) -> None:
@@ -132,6 +143,8 @@ def device_presence(device: Device, event: str, now: dt.datetime) -> None:
 
 def publish(session: Session, clock: Clock, events: list[DomainEvent]) -> None:
     touched: set[int] = set()
+    moved: set[int] = set()  # services whose line a ticket's event moved
+    whole: set[int] = set()  # agencies all of whose lines may have moved
     for event in events:
         if event.kind == "print.queued":
             from ..print_dispatch import wake
@@ -142,9 +155,15 @@ def publish(session: Session, clock: Clock, events: list[DomainEvent]) -> None:
         elif event.kind == "printer.updated":
             _publish_printer(session, event)
         elif event.kind.startswith("ticket."):
-            _publish_ticket(session, clock, event)
-        elif event.kind == "counter.updated":
-            _publish_counter(session, event)
+            service_id = _publish_ticket(session, clock, event)
+            if service_id is not None:
+                moved.add(service_id)
+            else:
+                whole.update(event.agency_ids)
+        else:
+            if event.kind == "counter.updated":
+                _publish_counter(session, event)
+            whole.update(event.agency_ids)
         touched.update(event.agency_ids)
     if touched:
-        _publish_queue_counts(session, clock, touched)
+        _publish_queue_counts(session, clock, touched, moved, whole)
