@@ -117,3 +117,30 @@ def test_queue_changed_counts_each_service_of_the_touched_agencies(app, client) 
     finally:
         tv1.disconnect()
         tv2.disconnect()
+
+
+def moved_rooms(emitted) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted(room for event, _payload, rooms in emitted if event == "queue.moved" for room in rooms)
+
+
+def test_queue_moved_reaches_only_the_lines_that_moved(app, client, emitted) -> None:  # type: ignore[no-untyped-def]
+    """Each queue.moved makes every phone in the room refetch its place: a
+    ticket's event goes to its own service's room, a counter opening (which
+    changes every estimate of the agency) to each of the agency's lines."""
+    ktp, kk = service_id(app, "DUKCAPIL", "KTP"), service_id(app, "DUKCAPIL", "KK")
+    issue(client, ktp)
+    issue(client, kk)
+    emitted.clear()
+    issue(client, ktp)
+    assert moved_rooms(emitted) == [f"service:{ktp}"]
+
+    officer = token_for(client, "dukcapil1")
+    loket1 = counter_id(app, "DUK-1")
+    emitted.clear()
+    assert client.post(f"/api/v1/counters/{loket1}/open", headers=officer).status_code == 200
+    assert moved_rooms(emitted) == sorted([f"service:{ktp}", f"service:{kk}"])
+
+    emitted.clear()
+    called = client.post(f"/api/v1/counters/{loket1}/call-next", headers=officer).get_json()
+    called_service = called["ticket"]["service"]["id"]
+    assert moved_rooms(emitted) == [f"service:{called_service}"]
