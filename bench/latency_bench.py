@@ -12,7 +12,9 @@ For each setup (one ``antrian serve`` process on SQLite; with --postgres and
 queue) and each number of clients (--clients, default 50, 200 and 1,000):
 
 * the clients connect over WebSocket: half (--visitors) are visitor status
-  pages following a waiting ticket of DUKCAPIL, the rest hall displays. With
+  pages following a waiting ticket of the DUKCAPIL service being called
+  (each call moves them all up one place: the worst case, since only the
+  called line's visitors hear of a call), the rest hall displays. With
   two processes they are split evenly between them; the counter's calls go to
   the first, so half the clients get their events through Redis;
 * an officer at DUKCAPIL's first counter finishes the current ticket and calls
@@ -20,9 +22,12 @@ queue) and each number of clients (--clients, default 50, 200 and 1,000):
   ``call-next`` to a display receiving ``ticket.called`` for that number, or a
   visitor page receiving ``queue.moved`` (its place changed). The next call
   comes once every client has its event, plus --gap seconds;
-* like the real page, a visitor client fetches ``GET /api/v1/tickets/<token>``
-  0.5 s after ``queue.moved`` (--no-refetch to skip): the load a hall of
-  phones puts on the server after every call.
+* like the real page, a visitor client reads its place from the line that
+  ``queue.moved`` carries, and only when its ticket is not listed there (too
+  far back) fetches ``GET /api/v1/tickets/<token>``, 0.5-3 s later
+  (--no-refetch to never fetch). Before 2026-12-07 the page fetched after
+  every ``queue.moved``; the "refetches" column of the tables measured then
+  in docs/performance.md counts that load.
 
 The clients are python-socketio AsyncClients in --client-processes processes
 (default: one per 250 clients), so no thread per client. They run on the same
@@ -39,6 +44,7 @@ import contextlib
 import math
 import multiprocessing
 import os
+import random
 import tempfile
 import threading
 import time
@@ -69,6 +75,8 @@ from common import (
 )
 
 AGENCY = "DUKCAPIL"
+REFETCH_NOTE = {True: "read their place from queue.moved, refetch when not listed",
+                False: "never refetch"}
 KIOSKS = 20
 EVENT_TIMEOUT = 15.0
 PER_PROCESS = 250
@@ -83,6 +91,7 @@ class Spec:
 
     url: str
     token: str | None
+    ticket_id: int | None = None  # the visitor's ticket, as queue.moved lists it
 
 
 class Clients:
@@ -140,7 +149,7 @@ class Clients:
         else:
             moved: list[float] = []
             pending: list[asyncio.TimerHandle | None] = [None]
-            client.on("queue.moved", lambda _data=None: self._moved(moved, pending, spec))
+            client.on("queue.moved", lambda line=None: self._moved(moved, pending, spec, line))
             auth = {"ticket": spec.token}
         await client.connect(spec.url, auth=auth, transports=["websocket"], wait_timeout=60)
         await asyncio.wait_for(ready.wait(), 60)
@@ -157,14 +166,16 @@ class Clients:
         arrivals.setdefault(call["number"], time.monotonic())
         self.arrived.set()
 
-    def _moved(self, moved: list[float], pending: list[asyncio.TimerHandle | None], spec: Spec) -> None:
+    def _moved(self, moved: list[float], pending: list[asyncio.TimerHandle | None], spec: Spec,
+               line: Any) -> None:
         moved.append(time.monotonic())
         self.arrived.set()
-        if self.refetch and pending[0] is None:  # the page's scheduleFetch(500)
-            def fire() -> None:
+        listed = isinstance(line, dict) and spec.ticket_id in (line.get("waiting") or [])
+        if self.refetch and not listed and pending[0] is None:
+            def fire() -> None:  # the page's scheduleFetch(500 + Math.random() * 2500)
                 pending[0] = None
                 asyncio.ensure_future(self.fetch(spec))
-            pending[0] = asyncio.get_running_loop().call_later(0.5, fire)
+            pending[0] = asyncio.get_running_loop().call_later(0.5 + random.random() * 2.5, fire)
 
     async def fetch(self, spec: Spec) -> None:
         try:
@@ -281,10 +292,10 @@ class Counter:
         return dict(res.json())
 
 
-def issue(base: str, service: int, count: int) -> list[str]:
-    """``count`` tickets from the 20 kiosks, in parallel; their tokens."""
+def issue(base: str, service: int, count: int) -> list[tuple[str, int]]:
+    """``count`` tickets from the 20 kiosks, in parallel; their tokens and ids."""
     lock = threading.Lock()
-    tokens: list[str] = []
+    tokens: list[tuple[str, int]] = []
     sessions = [requests.Session() for _ in range(KIOSKS)]
     for n, session in enumerate(sessions, start=1):
         session.headers["Authorization"] = f"Bearer {kiosk_key(n)}"
@@ -294,30 +305,31 @@ def issue(base: str, service: int, count: int) -> list[str]:
         if res.status_code != 201:
             raise SystemExit(f"issuing: HTTP {res.status_code} {res.text[:300]}")
         with lock:
-            tokens.append(res.json()["token"])
+            tokens.append((res.json()["token"], res.json()["id"]))
 
     with ThreadPoolExecutor(KIOSKS) as pool:
         list(pool.map(one, range(count)))
     return tokens
 
 
-def two_services(base: str) -> tuple[int, int]:
+def first_service(base: str) -> int:
     agencies = requests.get(base + "/api/v1/agencies", timeout=60).json()["agencies"]
-    ids = [s["id"] for a in agencies if a["code"] == AGENCY for s in a["services"] if s["active"]]
-    return ids[0], ids[1]
+    return next(s["id"] for a in agencies if a["code"] == AGENCY for s in a["services"] if s["active"])
 
 
 # -- one measurement ---------------------------------------------------------------------
 
 
 def measure(servers: Servers, counter: Counter, clients: int, args: argparse.Namespace) -> list[object]:
-    called_service, visitor_service = two_services(servers.base_url)
+    service = first_service(servers.base_url)
     visitors = round(clients * args.visitors)
-    # Calls take the oldest waiting tickets, so the visitors' own come after them.
-    issue(servers.base_url, called_service, args.calls)
-    tokens = issue(servers.base_url, visitor_service, visitors)
+    # Calls take the oldest waiting tickets, so the visitors' own come after them: every
+    # call moves every visitor one place up (only the called line's room hears queue.moved).
+    issue(servers.base_url, service, args.calls)
+    tokens = issue(servers.base_url, service, visitors)
     urls = [s.base_url for s in servers.servers]
-    specs = [Spec(urls[n % len(urls)], tokens[n] if n < visitors else None) for n in range(clients)]
+    specs = [Spec(urls[n % len(urls)], *tokens[n]) if n < visitors else Spec(urls[n % len(urls)], None)
+             for n in range(clients)]
     processes = args.client_processes or max(1, math.ceil(clients / PER_PROCESS))
     pool = ClientPool(specs, processes, args.refetch)
     try:
@@ -415,7 +427,7 @@ def main() -> None:
 
     print(f"Machine: {machine()}")
     print(f"antrian serve ({args.async_mode}); {args.calls} calls per size, {args.gap} s apart; "
-          f"visitor pages {'refetch' if args.refetch else 'do not refetch'} after queue.moved\n")
+          f"visitor pages {REFETCH_NOTE[args.refetch]}\n")
     print(table(HEADERS, [], RIGHT), flush=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="antrian-latency-bench-") as tmp:

@@ -214,6 +214,9 @@ def serve(host: str, port: int, config_path: str | None) -> None:
     from .background import start_background_tasks
 
     start_background_tasks(app)
+    from .heap import settle
+
+    settle()
     # Flask's CLI sets FLASK_RUN_FROM_CLI, and then app.run() (which socketio.run
     # uses in threading mode) returns at once without serving.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)

@@ -62,6 +62,7 @@ def ticket_status(session: Session, clock: Clock, ticket: Ticket, lang: str,
             ahead, estimate = queries.position_and_wait(session, ticket,
                                                         get_site(session).priority_mode, clock.now())
     body.update(
+        id=ticket.id,  # this leg's id: how queue.moved's line lists it
         ahead=ahead,
         position=None if ahead is None else ahead + 1,  # 1 = next to be called
         estimated_wait_minutes=estimate,

@@ -14,6 +14,8 @@ patch_from_environment()
 
 from .app import create_app  # noqa: E402  (after the patch, on purpose)
 from .background import start_background_tasks  # noqa: E402
+from .heap import settle  # noqa: E402
 
 app = create_app()
 start_background_tasks(app)
+settle()

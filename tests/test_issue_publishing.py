@@ -8,6 +8,7 @@ the day. These tests pin both to what a fresh read of the database says.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -124,14 +125,17 @@ def moved_rooms(emitted) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_queue_moved_reaches_only_the_lines_that_moved(app, client, emitted) -> None:  # type: ignore[no-untyped-def]
-    """Each queue.moved makes every phone in the room refetch its place: a
+    """Each queue.moved reaches every phone following a ticket of that line: a
     ticket's event goes to its own service's room, a counter opening (which
-    changes every estimate of the agency) to each of the agency's lines."""
+    changes every estimate of the agency) to each of the agency's lines, and a
+    plain new ticket, joining the end of its line, moves nobody."""
     ktp, kk = service_id(app, "DUKCAPIL", "KTP"), service_id(app, "DUKCAPIL", "KK")
     issue(client, ktp)
     issue(client, kk)
     emitted.clear()
     issue(client, ktp)
+    assert moved_rooms(emitted) == []
+    issue(client, ktp, priority="elderly")
     assert moved_rooms(emitted) == [f"service:{ktp}"]
 
     officer = token_for(client, "dukcapil1")
@@ -144,3 +148,76 @@ def test_queue_moved_reaches_only_the_lines_that_moved(app, client, emitted) -> 
     called = client.post(f"/api/v1/counters/{loket1}/call-next", headers=officer).get_json()
     called_service = called["ticket"]["service"]["id"]
     assert moved_rooms(emitted) == [f"service:{called_service}"]
+
+
+@pytest.mark.parametrize("mode", ["ratio", "strict"])
+def test_each_visitor_reads_the_same_place_from_queue_moved_as_from_the_api(
+        app, client, emitted, mode: str) -> None:  # type: ignore[no-untyped-def]
+    """The line in queue.moved is what the visitor page shows without asking:
+    for every waiting ticket, its index and the estimate computed from the
+    event's numbers must be what GET /api/v1/tickets/<token> answers."""
+    with app.app_context():
+        get_site(db.session).priority_mode = mode
+        db.session.commit()
+    ktp, pkb = service_id(app, "DUKCAPIL", "KTP"), service_id(app, "SAMSAT", "PKB")
+    officer = token_for(client, "dukcapil1")
+    loket1 = counter_id(app, "DUK-1")
+    priorities = ("none", "none", "pregnant", "none", "elderly", "none")
+    tickets = [issue(client, ktp, priority=p) for p in priorities]
+    samsat = [issue(client, pkb) for _ in range(2)]
+    assert client.post(f"/api/v1/counters/{loket1}/open", headers=officer).status_code == 200
+
+    def check(service: int, followed: list[dict[str, Any]]) -> None:
+        line = [p for e, p, rooms in emitted if e == "queue.moved" and rooms == [f"service:{service}"]][-1]
+        assert line["complete"] is True and line["counters"] >= 1
+        listed = 0
+        for ticket in followed:
+            fresh = client.get(f"/api/v1/tickets/{ticket['token']}").get_json()
+            if fresh["status"] != "waiting" or fresh["service"]["id"] != service:
+                assert fresh["id"] not in line["waiting"]
+                continue
+            place = line["waiting"].index(fresh["id"])
+            listed += 1
+            assert place == fresh["ahead"]
+            assert math.ceil(place * line["minutes"] / line["counters"]) == fresh["estimated_wait_minutes"]
+        assert listed == len(line["waiting"])
+
+    check(ktp, tickets)
+    for _ in range(2):
+        emitted.clear()
+        assert client.post(f"/api/v1/counters/{loket1}/call-next", headers=officer).status_code == 200
+        check(ktp, tickets)
+        emitted.clear()
+        assert client.post(f"/api/v1/counters/{loket1}/finish", headers=officer).status_code == 200
+        check(ktp, tickets)  # a finished visit changes the average: the estimate inputs move
+    # A transferred visitor keeps their first arrival: they go ahead of later SAMSAT tickets.
+    assert client.post(f"/api/v1/counters/{loket1}/call-next", headers=officer).status_code == 200
+    emitted.clear()
+    res = client.post(f"/api/v1/counters/{loket1}/transfer", json={"service_id": pkb}, headers=officer)
+    assert res.status_code == 200, res.get_json()
+    check(pkb, tickets + samsat)
+    line = [p for e, p, rooms in emitted if e == "queue.moved" and rooms == [f"service:{pkb}"]][-1]
+    assert len(line["waiting"]) == 3
+
+
+def test_a_long_line_lists_its_head_and_says_it_is_cut(app, client, emitted,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Visitors behind the listed places (LINE_LIMIT) are told the list is cut, so
+    their page asks the server instead of reading a place that is not there."""
+    from queue_server.domain import queries
+
+    monkeypatch.setattr(queries, "LINE_LIMIT", 3)
+    queries._line_stmt.cache_clear()  # noqa: SLF001  (built with the limit)
+    try:
+        ktp = service_id(app, "DUKCAPIL", "KTP")
+        tickets = [issue(client, ktp) for _ in range(5)]
+        officer = token_for(client, "dukcapil1")
+        emitted.clear()
+        assert client.post(f"/api/v1/counters/{counter_id(app, 'DUK-1')}/open",
+                           headers=officer).status_code == 200
+        line = [p for e, p, rooms in emitted if e == "queue.moved" and rooms == [f"service:{ktp}"]][-1]
+        assert line["waiting"] == [t["id"] for t in tickets[:3]]
+        assert line["complete"] is False
+    finally:
+        monkeypatch.undo()
+        queries._line_stmt.cache_clear()  # noqa: SLF001

@@ -138,16 +138,25 @@ def test_waiting_ticket_shows_its_place_and_it_drops_live(site: Site, phone) -> 
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # no sideways scroll
     screenshot(page, "visitor-waiting-390x844.png")
 
-    # The ticket ahead is called: this page moves up without a reload.
+    # The ticket ahead is called: this page moves up without a reload, and without
+    # asking the server either: queue.moved carries the line.
     page.evaluate("window.__sameDocument = true")
     counter = site.counter("dukcapil1", "DUK-1")
     site.act("dukcapil1", counter, "open")
+    # One counter of the two configured is open now: the estimate doubles, on the page too.
+    assert site.status(mine["token"])["estimated_wait_minutes"] == 2 * estimate
+    expect(page.locator("#estimate")).to_have_text(f"Perkiraan: ± {2 * estimate} menit")
+    asked: list[str] = []
+    page.on("request", lambda req: asked.append(req.url) if "/api/v1/tickets/" in req.url else None)
     called = site.act("dukcapil1", counter, "call-next")
     assert called["ticket"]["number"] == ahead["number"]
     expect(page.locator("#ahead")).to_have_text("Anda nomor berikutnya", timeout=LIVE + 1000)
     expect(page.locator("#estimate")).to_be_hidden()
     assert page.evaluate("window.__sameDocument") is True
     assert page.evaluate("window.visitor.ahead") == 0
+    assert site.status(mine["token"])["ahead"] == 0
+    page.wait_for_timeout(1000)  # a refetch would have gone out 0.5 s after the event
+    assert asked == []
     expect(page.locator("body")).to_have_attribute("data-status", "waiting")
 
     # Nothing about the other visitor: not their number, anywhere in the page or its markup.

@@ -80,7 +80,7 @@ def counter_queue(counter_id: int):  # type: ignore[no-untyped-def]
 def _action(counter_id: int, operation: Callable[..., Any], *args: Any) -> Any:
     optional_body()  # reject a malformed body even where none is needed
     result = operation(db.session, clock(), counter_id, _user(), *args)
-    commit_and_publish()
+    commit_and_publish(keep_loaded=True)
     ticket = result if not isinstance(result, Counter) else None
     return jsonify(_body(counter_id, ticket))
 
@@ -108,7 +108,7 @@ def close(counter_id: int):  # type: ignore[no-untyped-def]
 def call_next(counter_id: int):  # type: ignore[no-untyped-def]
     optional_body()
     ticket = calling.call_next(db.session, clock(), counter_id, _user())
-    commit_and_publish()
+    commit_and_publish(keep_loaded=True)
     body = _body(counter_id, ticket)
     body["queue_empty"] = ticket is None
     return jsonify(body)

@@ -134,11 +134,23 @@ def str_field(body: dict[str, Any], name: str, max_length: int = 2000) -> str:
     return value
 
 
-def commit_and_publish() -> None:
-    """Commit, then push what the domain recorded: never announce a rolled-back call."""
-    db.session.commit()
-    events = drain(db.session)
-    if events:
-        from ..realtime.publish import publish
+def commit_and_publish(keep_loaded: bool = False) -> None:
+    """Commit, then push what the domain recorded: never announce a rolled-back call.
 
-        publish(db.session, clock(), events)
+    ``keep_loaded``: commit without expiring what the request wrote and read.
+    Publishing and the answer then use the committed rows as they are in memory
+    instead of reading each again (a call touches the ticket, its service and
+    agency, the counter and the officer); they are what this transaction wrote
+    or read under its write lock. For operations that end the request's work.
+    """
+    session = db.session()
+    session.expire_on_commit = not keep_loaded
+    try:
+        session.commit()
+        events = drain(session)
+        if events:
+            from ..realtime.publish import publish
+
+            publish(session, clock(), events)
+    finally:
+        session.expire_on_commit = True

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from flask import jsonify
 from sqlalchemy.exc import IntegrityError
 
@@ -51,22 +48,6 @@ def _queue_print(result: issuing.IssuedTicket, kiosk: Device) -> PrintJob | None
                                   result.estimated_wait_minutes)
 
 
-@contextmanager
-def _keep_loaded() -> Iterator[None]:
-    """Commit without expiring what the request just wrote and read.
-
-    Publishing and the answer then use the committed ticket, service, agency
-    and print job as they are in memory instead of reading each again; they
-    are exactly what this transaction wrote or read under its write lock.
-    """
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        yield
-    finally:
-        session.expire_on_commit = True
-
-
 @bp.post("/tickets")
 @rate_limited("issue")
 @require_device(DeviceKind.KIOSK)
@@ -86,8 +67,7 @@ def issue():  # type: ignore[no-untyped-def]
             request_id=request_id, offered=device_scope(db.session, device),
         )
         job = _queue_print(result, device)
-        with _keep_loaded():
-            commit_and_publish()
+        commit_and_publish(keep_loaded=True)
     except IntegrityError:
         # Two retries of the same request raced; the other one won: return its ticket.
         db.session.rollback()

@@ -10,8 +10,10 @@ import datetime as dt
 import functools
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, case, func, or_, select
+from sqlalchemy import BindParameter, Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -176,8 +178,31 @@ def estimated_wait_minutes(
     Before any counter has opened, the configured counters are assumed to open.
     """
     open_, total = serving_counters(session, service.id)
-    servers = open_ or total or 1
-    return math.ceil(ahead * average_service_minutes(session, service, now) / servers)
+    return wait_minutes(ahead, average_service_minutes(session, service, now), open_ or total or 1)
+
+
+def _serving_counters_stmt(service_id: BindParameter[int], only_open: bool) -> Select[tuple[int]]:
+    counted = func.count(case((Counter.state == CounterState.OPEN, 1))) if only_open else func.count()
+    return (select(counted).select_from(counter_services)
+            .join(Counter, Counter.id == counter_services.c.counter_id)
+            .where(counter_services.c.service_id == service_id))
+
+
+def _estimate_inputs(service_id: BindParameter[int]) -> list[Any]:
+    """Open counters, configured counters, and the recent service times' mean and
+    count, as scalar subqueries: what an estimate needs besides the place."""
+    recent = (
+        select(Ticket.service_seconds)
+        .where(Ticket.service_id == service_id, Ticket.status == TicketStatus.DONE,
+               Ticket.service_seconds.is_not(None), Ticket.finished_at >= bindparam("since"))
+        .order_by(Ticket.finished_at.desc())
+        .limit(ESTIMATE_WINDOW)
+        .subquery()
+    )
+    return [_serving_counters_stmt(service_id, True).scalar_subquery(),
+            _serving_counters_stmt(service_id, False).scalar_subquery(),
+            select(func.avg(recent.c.service_seconds)).scalar_subquery(),
+            select(func.count()).select_from(recent).scalar_subquery()]
 
 
 @functools.cache
@@ -195,25 +220,16 @@ def _position_stmt(rule: str) -> Select[tuple[int, int, int, float | None, int]]
     ahead = select(func.count()).select_from(Ticket).where(
         Ticket.service_id == service_id, Ticket.status == TicketStatus.WAITING,
         Ticket.service_day == bindparam("day"), Ticket.id != ticket_id, before)
+    return select(ahead.scalar_subquery(), *_estimate_inputs(service_id))
 
-    def counters(state: bool) -> Select[tuple[int]]:
-        counted = func.count(case((Counter.state == CounterState.OPEN, 1))) if state else func.count()
-        return (select(counted).select_from(counter_services)
-                .join(Counter, Counter.id == counter_services.c.counter_id)
-                .where(counter_services.c.service_id == service_id))
 
-    recent = (
-        select(Ticket.service_seconds)
-        .where(Ticket.service_id == service_id, Ticket.status == TicketStatus.DONE,
-               Ticket.service_seconds.is_not(None), Ticket.finished_at >= bindparam("since"))
-        .order_by(Ticket.finished_at.desc())
-        .limit(ESTIMATE_WINDOW)
-        .subquery()
-    )
-    return select(ahead.scalar_subquery(), counters(True).scalar_subquery(),
-                  counters(False).scalar_subquery(),
-                  select(func.avg(recent.c.service_seconds)).scalar_subquery(),
-                  select(func.count()).select_from(recent).scalar_subquery())
+def wait_minutes(ahead: int, minutes: float, counters: int) -> int:
+    """The estimate shown to a visitor: places ahead x minutes a visit / counters, up.
+
+    The visitor page computes the same from a ``queue.moved`` event's ``minutes``
+    and ``counters`` (Math.ceil of the same double arithmetic).
+    """
+    return math.ceil(ahead * minutes / counters)
 
 
 def position_and_wait(session: Session, ticket: Ticket, priority_mode: str,
@@ -230,7 +246,60 @@ def position_and_wait(session: Session, ticket: Ticket, priority_mode: str,
         "day": ticket.service_day, "since": now - dt.timedelta(days=ESTIMATE_LOOKBACK_DAYS),
     }).one()
     minutes = _blend(avg, n, ticket.service)
-    return int(ahead), math.ceil(ahead * minutes / (open_ or total or 1))
+    return int(ahead), wait_minutes(int(ahead), minutes, open_ or total or 1)
+
+
+LINE_LIMIT = 300  # places sent with queue.moved; visitors further back ask the server
+
+
+@dataclass(frozen=True)
+class WaitingLine:
+    """A service's waiting tickets in the order they are called, and the inputs of
+    the estimate, so every visitor can read their own place and wait from it."""
+
+    service_id: int
+    ticket_ids: list[int]  # first = next to be called; at most LINE_LIMIT
+    complete: bool  # False: more tickets wait behind the last listed
+    minutes: float  # average minutes a visit (recent service times blended with the seed)
+    counters: int  # counters that divide the line (open ones, else configured ones, else 1)
+
+    def place_of(self, ticket_id: int) -> tuple[int, int] | None:
+        """(ahead, estimated minutes) of a listed ticket, as position_and_wait says."""
+        try:
+            ahead = self.ticket_ids.index(ticket_id)
+        except ValueError:
+            return None
+        return ahead, wait_minutes(ahead, self.minutes, self.counters)
+
+
+@functools.cache
+def _line_stmt(strict: bool) -> Select[tuple[int]]:
+    # The order ahead_of counts in: earlier arrival first (ties by id); in strict
+    # mode every priority ticket before every normal one.
+    order = [Ticket.arrived_at, Ticket.id]
+    if strict:
+        order.insert(0, case((Ticket.priority == Priority.NONE, 1), else_=0))
+    return (select(Ticket.id)
+            .where(Ticket.service_id == bindparam("service_id"), Ticket.status == TicketStatus.WAITING,
+                   Ticket.service_day == bindparam("day"))
+            .order_by(*order).limit(LINE_LIMIT + 1))
+
+
+@functools.cache
+def _line_inputs_stmt() -> Select[tuple[int, int, float | None, int]]:
+    return select(*_estimate_inputs(bindparam("service_id")))
+
+
+def waiting_line(session: Session, service: Service, day: dt.date, priority_mode: str,
+                 now: dt.datetime) -> WaitingLine:
+    """The line of ``service`` on ``day``, in two statements however long it is."""
+    ids = list(session.execute(_line_stmt(priority_mode == "strict"),
+                               {"service_id": service.id, "day": day}).scalars())
+    open_, total, avg, n = session.execute(_line_inputs_stmt(), {
+        "service_id": service.id, "since": now - dt.timedelta(days=ESTIMATE_LOOKBACK_DAYS),
+    }).one()
+    return WaitingLine(service.id, ids[:LINE_LIMIT], len(ids) <= LINE_LIMIT,
+                       _blend(avg, n, service), int(open_ or total or 1))
 
 
 def officer_day(session: Session, officer_id: int, day: dt.date) -> dict[str, int | None]:

@@ -19,9 +19,9 @@ from ..domain import printing, queries
 from ..domain.clock import Clock
 from ..domain.events import DomainEvent
 from ..domain.presence import is_online
-from ..domain.site import today
+from ..domain.site import get_site, today
 from ..extensions import socketio
-from ..models import Counter, Device, PrintJob, Ticket, TicketEvent
+from ..models import Counter, Device, PrintJob, Service, Ticket, TicketEvent
 from ..overview import call_entry, ticket_status
 from ..presenters import counter_state, iso, print_job_update, printer_entry, ticket_staff
 from . import rooms
@@ -33,6 +33,17 @@ def emit(event: str, payload: dict[str, Any], to: Iterable[str]) -> None:
     targets = sorted(set(to))
     if targets:
         socketio.emit(event, payload, to=targets)
+
+
+def send_now() -> None:
+    """Let the connections' writers send what was emitted so far.
+
+    Under eventlet and gevent an emit only queues the message; the sockets'
+    writer greenlets send it once the request's greenlet yields, which a
+    database call does not do (SQLite never, psycopg2 between statements).
+    Without a yield every event of a call waits for the whole request,
+    its answer included."""
+    socketio.sleep(0)
 
 
 def _ticket_rooms(ticket: Ticket, counter_id: int | None) -> list[str]:
@@ -54,6 +65,7 @@ def _publish_call(session: Session, clock: Clock, event: DomainEvent, ticket: Ti
     # Displays and kiosks get the public call; staff and the visitor get it too.
     emit("ticket.called", call,
          [rooms.public_agency(a) for a in event.agency_ids] + [rooms.ticket(ticket.token)])
+    send_now()  # the hall hears the call before the rest of the request's work
     emit("ticket.updated", {"ticket": ticket_staff(ticket), "event": event.kind},
          [rooms.staff_agency(a) for a in event.agency_ids] + [rooms.MANAGERS]
          + ([rooms.counter(counter.id)] if counter else []))
@@ -79,6 +91,17 @@ def _publish_ticket(session: Session, clock: Clock, event: DomainEvent) -> int |
     return ticket.service_id
 
 
+def _moves_others(session: Session, event: DomainEvent) -> bool:
+    """Whether a ticket's event can change anyone else's place or estimate. A new
+    ticket without priority joins the end of its line: nobody else moves. A
+    transferred leg keeps its first arrival and a priority ticket may go ahead
+    (strict mode), so those do move the line."""
+    if event.kind != "ticket.issued" or event.data.get("transfer"):
+        return True
+    ticket = session.get(Ticket, event.ticket_id)
+    return ticket is None or ticket.is_priority
+
+
 def _publish_counter(session: Session, event: DomainEvent) -> None:
     counter = session.get(Counter, event.counter_id)
     if counter is None:
@@ -89,17 +112,25 @@ def _publish_counter(session: Session, event: DomainEvent) -> None:
 
 def _publish_queue_counts(session: Session, clock: Clock, agency_ids: set[int],
                           moved_services: set[int], whole_agencies: set[int]) -> None:
-    """Waiting counts moved: tell displays/kiosks and staff the agencies' counts,
-    and the visitor pages of the lines that moved that they moved.
+    """The lines that moved to their visitor pages, then the waiting counts to the
+    agencies' displays, kiosks and staff.
 
     A ticket's event moves only its own service's line (places are counted per
-    service), so only that room hears ``queue.moved``: each one sets off a status
-    refetch on every phone in the room. Other events (a counter opening, an
-    expiry, a configuration change) may move every line of their agencies.
+    service), so only that room hears ``queue.moved``, with the line itself
+    (see :func:`_line_payload`). Other events (a counter opening, an expiry, a
+    configuration change) may move every line of their agencies. The visitors
+    go first: a phone in a pocket is waiting for exactly this.
     """
     # Only the touched agencies' legs of the day are read (a ticket's agency is
     # always its service's), not the whole day grouped twice.
-    waiting = queries.agency_waiting(session, today(session, clock), agency_ids)
+    day = today(session, clock)
+    waiting = queries.agency_waiting(session, day, agency_ids)
+    for agency_id in sorted(agency_ids):
+        for service_id in waiting.get(agency_id, {}):
+            if agency_id in whole_agencies or service_id in moved_services:
+                emit("queue.moved", _line_payload(session, clock, service_id, day),
+                     [rooms.service(service_id)])
+    send_now()
     for agency_id in sorted(agency_ids):
         services = waiting.get(agency_id, {})
         payload = {
@@ -109,9 +140,16 @@ def _publish_queue_counts(session: Session, clock: Clock, agency_ids: set[int],
         }
         emit("queue.changed", payload, [rooms.public_agency(agency_id),
                                         rooms.staff_agency(agency_id), rooms.MANAGERS])
-        for service_id in services:
-            if agency_id in whole_agencies or service_id in moved_services:
-                emit("queue.moved", {"service_id": service_id}, [rooms.service(service_id)])
+
+
+def _line_payload(session: Session, clock: Clock, service_id: int, day: dt.date) -> dict[str, Any]:
+    """The line itself travels with queue.moved: each visitor page finds its own
+    ticket in it and shows its place and estimate without asking the server (a
+    hall of phones refetching after every call would cost more than the call)."""
+    service = session.get(Service, service_id)
+    line = queries.waiting_line(session, service, day, get_site(session).priority_mode, clock.now())
+    return {"service_id": service_id, "waiting": line.ticket_ids, "complete": line.complete,
+            "minutes": line.minutes, "counters": line.counters}
 
 
 def _publish_print(session: Session, event: DomainEvent) -> None:
@@ -156,10 +194,10 @@ def publish(session: Session, clock: Clock, events: list[DomainEvent]) -> None:
             _publish_printer(session, event)
         elif event.kind.startswith("ticket."):
             service_id = _publish_ticket(session, clock, event)
-            if service_id is not None:
-                moved.add(service_id)
-            else:
+            if service_id is None:
                 whole.update(event.agency_ids)
+            elif _moves_others(session, event):
+                moved.add(service_id)
         else:
             if event.kind == "counter.updated":
                 _publish_counter(session, event)
@@ -167,3 +205,4 @@ def publish(session: Session, clock: Clock, events: list[DomainEvent]) -> None:
         touched.update(event.agency_ids)
     if touched:
         _publish_queue_counts(session, clock, touched, moved, whole)
+    send_now()

@@ -5,7 +5,9 @@
  *   snapshot       on every (re)connect and after resync: the whole ticket
  *   ticket.called  a call or recall of this ticket: show the counter, vibrate, beep
  *   ticket.status  any other change; after a transfer, resync to follow the new service
- *   queue.moved    places may have moved: refetch GET /api/v1/tickets/<token>
+ *   queue.moved    the line moved: the event lists its waiting tickets (ids, in calling
+ *                  order) and the estimate's inputs, so the page reads its own place; a
+ *                  ticket too far back to be listed refetches GET /api/v1/tickets/<token>
  * Once the ticket is done and its "survey" is "open", the satisfaction survey
  * (templates/survey/form.html, static/survey.js) is shown until it is sent.
  * window.visitor is a read-only summary for tests and integrations.
@@ -188,7 +190,18 @@
     if (next.status === "called" && (cue || before !== "called")) { alertVisitor(); }
   }
 
-  // -- fetching the place in line ------------------------------------------
+  // -- the place in line ------------------------------------------------------
+
+  /* This ticket's place in a queue.moved line, or null when the event does not tell. */
+  function placeIn(line) {
+    if (!line || !Array.isArray(line.waiting) || typeof line.minutes !== "number" ||
+        typeof line.counters !== "number" || line.counters < 1 || typeof state.id !== "number" ||
+        !state.service || line.service_id !== state.service.id) {
+      return null;
+    }
+    var place = line.waiting.indexOf(state.id);
+    return place < 0 ? null : place;
+  }
 
   var fetchTimer = null;
 
@@ -358,9 +371,22 @@
         scheduleFetch(0);
       }
     });
-    socket.on("queue.moved", function () {
+    socket.on("queue.moved", function (line) {
       epoch += 1;
-      if (state.status === "waiting") { scheduleFetch(500); }
+      if (state.status !== "waiting") { return; }
+      var place = placeIn(line);
+      if (place === null) {
+        // Not listed (far back in a long line): ask, at a random moment within a few
+        // seconds so the phones of a long line do not all ask at once.
+        scheduleFetch(500 + Math.random() * 2500);
+        return;
+      }
+      var next = copy(state);
+      next.ahead = place;
+      next.position = place + 1;
+      // The server's own formula (queries.wait_minutes), on the same numbers.
+      next.estimated_wait_minutes = Math.ceil(place * line.minutes / line.counters);
+      update(next, false);
     });
   }
 
