@@ -41,8 +41,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 MARK = "_antrian_rate_limit"
 EXTENSION = "antrian_limiter"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-# A limiter that waits on a dead Redis would stall every kiosk: give up fast, count in memory.
-REDIS_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+# A limiter that waits on a dead Redis would stall every kiosk: give up fast on connecting,
+# then count in memory. An answer gets longer: a busy process may read a live Redis's
+# reply late (1,000 clients on one process timed out at 0.5 s, docs/performance.md).
+REDIS_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 2.0}
 
 MESSAGES: dict[str, Any] = {
     "issue": _l("This kiosk has issued too many tickets in a short time. Please wait %(seconds)s "
