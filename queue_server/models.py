@@ -306,8 +306,9 @@ class Ticket(Base):
         Index("ix_tickets_queue", "service_id", "status", "service_day", "arrived_at", "priority"),
         # Per-service counts of a day (issued for quotas, waiting) read from the index alone.
         Index("ix_tickets_day_service", "service_day", "service_id", "leg", "status"),
-        # An agency's services and waiting counts of a day: what every issue publishes.
-        Index("ix_tickets_agency_day", "agency_id", "service_day", "service_id", "status"),
+        # An agency's waiting counts of a day, from its waiting tickets alone: what every
+        # issue and call publishes.
+        Index("ix_tickets_agency_waiting", "agency_id", "service_day", "status", "service_id"),
         # A service's latest finished legs, for the average service time of the estimate.
         Index("ix_tickets_recent_service", "service_id", "status", "finished_at", "service_seconds"),
         # Reports' exact percentiles: GROUP BY a duration read along these covering

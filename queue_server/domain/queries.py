@@ -54,27 +54,36 @@ def waiting_counts(session: Session, day: dt.date, by: str = "service") -> dict[
 
 
 _AGENCY_WAITING = (  # built once: it runs on every issue and every call
-    select(Ticket.agency_id, Ticket.service_id,
-           func.count(case((Ticket.status == TicketStatus.WAITING, 1))))
+    select(Ticket.agency_id, Ticket.service_id, func.count())
     .where(Ticket.agency_id.in_(bindparam("agency_ids", expanding=True)),
-           Ticket.service_day == bindparam("day"))
+           Ticket.service_day == bindparam("day"), Ticket.status == TicketStatus.WAITING)
     .group_by(Ticket.agency_id, Ticket.service_id)
-    .order_by(Ticket.agency_id, Ticket.service_id)
 )
 
 
-def agency_waiting(session: Session, day: dt.date,
-                   agency_ids: Iterable[int]) -> dict[int, dict[int, int]]:
-    """Per agency, its services with any leg today and how many of those wait.
+def agency_waiting(session: Session, day: dt.date, agency_ids: Iterable[int],
+                   also: Iterable[tuple[int, int]] = ()) -> dict[int, dict[int, int]]:
+    """Per agency, its services with tickets waiting today and how many, plus the
+    ``also`` (agency id, service id) pairs with 0 when none of theirs waits.
 
-    Read along ix_tickets_agency_day: only these agencies' legs of the day, never
-    the table, so it stays cheap on every issue however busy the day.
+    Read along ix_tickets_agency_waiting: only these agencies' waiting tickets,
+    never the day's other legs, so it stays cheap on every issue however busy
+    the day. ``also`` names the services an event touched, whose count may have
+    dropped to 0 (clients keep a count until they are told another).
     """
-    rows = session.execute(_AGENCY_WAITING, {"agency_ids": sorted(agency_ids), "day": day})
     out: dict[int, dict[int, int]] = {}
-    for agency_id, service_id, waiting in rows:
+    for agency_id, service_id in also:
+        out.setdefault(agency_id, {})[service_id] = 0
+    for agency_id, service_id, waiting in session.execute(
+            _AGENCY_WAITING, {"agency_ids": sorted(agency_ids), "day": day}):
         out.setdefault(agency_id, {})[service_id] = int(waiting)
-    return out
+    return {agency_id: dict(sorted(services.items())) for agency_id, services in out.items()}
+
+
+def agency_services(session: Session, agency_ids: Iterable[int]) -> list[tuple[int, int]]:
+    """(agency id, service id) of every service of these agencies."""
+    return [(a, s) for a, s in session.execute(
+        select(Service.agency_id, Service.id).where(Service.agency_id.in_(sorted(agency_ids))))]
 
 
 def issued_counts(session: Session, day: dt.date) -> dict[int, int]:

@@ -71,14 +71,14 @@ def _publish_call(session: Session, clock: Clock, event: DomainEvent, ticket: Ti
          + ([rooms.counter(counter.id)] if counter else []))
 
 
-def _publish_ticket(session: Session, clock: Clock, event: DomainEvent) -> int | None:
-    """Publish a ticket's event; the service whose line it moved (None: not known)."""
+def _publish_ticket(session: Session, clock: Clock, event: DomainEvent) -> Ticket | None:
+    """Publish a ticket's event; the ticket (None: gone)."""
     ticket = session.get(Ticket, event.ticket_id)
     if ticket is None:
         return None
     if event.kind in CALL_EVENTS:
         _publish_call(session, clock, event, ticket)
-        return ticket.service_id
+        return ticket
     emit("ticket.updated", {"ticket": ticket_staff(ticket), "event": event.kind},
          [r for r in _ticket_rooms(ticket, event.counter_id) if not r.startswith("ticket:")]
          + [rooms.staff_agency(a) for a in event.agency_ids])
@@ -88,18 +88,17 @@ def _publish_ticket(session: Session, clock: Clock, event: DomainEvent) -> int |
     emit("ticket.status", {"ticket": ticket_status(session, clock, ticket, "id", position),
                            "event": event.kind},
          [rooms.ticket(ticket.token)])
-    return ticket.service_id
+    return ticket
 
 
-def _moves_others(session: Session, event: DomainEvent) -> bool:
+def _moves_others(ticket: Ticket, event: DomainEvent) -> bool:
     """Whether a ticket's event can change anyone else's place or estimate. A new
     ticket without priority joins the end of its line: nobody else moves. A
     transferred leg keeps its first arrival and a priority ticket may go ahead
     (strict mode), so those do move the line."""
     if event.kind != "ticket.issued" or event.data.get("transfer"):
         return True
-    ticket = session.get(Ticket, event.ticket_id)
-    return ticket is None or ticket.is_priority
+    return ticket.is_priority
 
 
 def _publish_counter(session: Session, event: DomainEvent) -> None:
@@ -111,7 +110,8 @@ def _publish_counter(session: Session, event: DomainEvent) -> None:
 
 
 def _publish_queue_counts(session: Session, clock: Clock, agency_ids: set[int],
-                          moved_services: set[int], whole_agencies: set[int]) -> None:
+                          lines: set[tuple[int, int]], moved_services: set[int],
+                          whole_agencies: set[int]) -> None:
     """The lines that moved to their visitor pages, then the waiting counts to the
     agencies' displays, kiosks and staff.
 
@@ -121,13 +121,17 @@ def _publish_queue_counts(session: Session, clock: Clock, agency_ids: set[int],
     configuration change) may move every line of their agencies. The visitors
     go first: a phone in a pocket is waiting for exactly this.
     """
-    # Only the touched agencies' legs of the day are read (a ticket's agency is
-    # always its service's), not the whole day grouped twice.
+    # Only the touched agencies' waiting tickets are read (a ticket's agency is
+    # always its service's), not the whole day.
     day = today(session, clock)
-    waiting = queries.agency_waiting(session, day, agency_ids)
+    # Services whose count may have dropped to 0 are listed with it: the lines the
+    # events touched, and every service of an agency a broader event touched.
+    also = lines | set(queries.agency_services(session, whole_agencies) if whole_agencies else ())
+    waiting = queries.agency_waiting(session, day, agency_ids, also)
     for agency_id in sorted(agency_ids):
-        for service_id in waiting.get(agency_id, {}):
-            if agency_id in whole_agencies or service_id in moved_services:
+        for service_id, count in waiting.get(agency_id, {}).items():
+            # An empty line has nobody to tell (the ticket that left it hears its own event).
+            if count and (agency_id in whole_agencies or service_id in moved_services):
                 emit("queue.moved", _line_payload(session, clock, service_id, day),
                      [rooms.service(service_id)])
     send_now()
@@ -181,6 +185,7 @@ def device_presence(device: Device, event: str, now: dt.datetime) -> None:
 
 def publish(session: Session, clock: Clock, events: list[DomainEvent]) -> None:
     touched: set[int] = set()
+    lines: set[tuple[int, int]] = set()  # (agency, service) of every ticket's event
     moved: set[int] = set()  # services whose line a ticket's event moved
     whole: set[int] = set()  # agencies all of whose lines may have moved
     for event in events:
@@ -193,16 +198,18 @@ def publish(session: Session, clock: Clock, events: list[DomainEvent]) -> None:
         elif event.kind == "printer.updated":
             _publish_printer(session, event)
         elif event.kind.startswith("ticket."):
-            service_id = _publish_ticket(session, clock, event)
-            if service_id is None:
+            ticket = _publish_ticket(session, clock, event)
+            if ticket is None:
                 whole.update(event.agency_ids)
-            elif _moves_others(session, event):
-                moved.add(service_id)
+            else:
+                lines.add((ticket.agency_id, ticket.service_id))
+                if _moves_others(ticket, event):
+                    moved.add(ticket.service_id)
         else:
             if event.kind == "counter.updated":
                 _publish_counter(session, event)
             whole.update(event.agency_ids)
         touched.update(event.agency_ids)
     if touched:
-        _publish_queue_counts(session, clock, touched, moved, whole)
+        _publish_queue_counts(session, clock, touched, lines, moved, whole)
     send_now()
