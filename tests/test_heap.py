@@ -9,8 +9,10 @@ from queue_server import heap
 
 
 def test_settle_freezes_now_and_again_after_warm_up() -> None:
+    threshold = gc.get_threshold()
     try:
         heap.settle(after_warm_up=0.2)
+        assert gc.get_threshold() == (heap.YOUNG_THRESHOLD, *threshold[1:])
         frozen = gc.get_freeze_count()
         assert frozen > 0
         kept = [[n] for n in range(5000)]  # built "while warming up": lists are tracked
@@ -22,4 +24,5 @@ def test_settle_freezes_now_and_again_after_warm_up() -> None:
         assert all(gc.is_tracked(item) for item in kept)
     finally:
         gc.unfreeze()
+        gc.set_threshold(*threshold)
 
