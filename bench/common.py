@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import live_server  # noqa: E402
-from live_server import LiveServer  # noqa: E402
+from live_server import GunicornServer, LiveServer  # noqa: E402
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
@@ -201,8 +201,12 @@ class Servers:
         return self.servers[0].base_url
 
     def pid(self, index: int = 0) -> int:
+        """The process that serves: ``antrian serve`` itself, or gunicorn's (one) worker."""
+        server = self.servers[index]
+        if isinstance(server, GunicornServer):
+            return server.workers()[0]
         # LiveServer keeps its Popen private; the sampler needs the process id.
-        process = self.servers[index]._process  # noqa: SLF001
+        process = server._process  # noqa: SLF001
         assert process is not None, "server not running"
         return process.pid
 
@@ -213,8 +217,8 @@ class Servers:
 @contextlib.contextmanager
 def serving(config: Path, workdir: Path, *, processes: int = 1, postgres: str | None = None,
             redis: str | None = None, env: Mapping[str, str] | None = None,
-            label: str = "") -> Iterator[Servers]:
-    """``processes`` ``antrian serve`` processes sharing one database (and Redis when several).
+            label: str = "", gunicorn: bool = False) -> Iterator[Servers]:
+    """``processes`` ``antrian serve`` (or gunicorn) processes sharing one database (and Redis when several).
 
     SQLite unless ``postgres`` (a server URL: the bench database on it is
     recreated). Every process is stopped on the way out, failure or not.
@@ -230,7 +234,9 @@ def serving(config: Path, workdir: Path, *, processes: int = 1, postgres: str | 
     started: list[LiveServer] = []
     try:
         for n in range(processes):
-            server = LiveServer(directory / f"p{n}", config=config, env=overrides, init=n == 0)
+            # gunicorn: the production command, one worker per process (mode from env).
+            kind = GunicornServer if gunicorn else LiveServer
+            server = kind(directory / f"p{n}", config=config, env=overrides, init=n == 0)
             started.append(server)
             server.start(timeout=120)
         yield Servers(started, started[0].database_url, label)

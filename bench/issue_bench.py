@@ -10,7 +10,8 @@ Usage::
 
 The site is the 40 agencies of config.example.toml without opening hours or
 quotas (bench/common.py), served by one ``antrian serve`` process (eventlet
-unless --async-mode); with --postgres and --redis also by two processes
+unless --async-mode), or with --server gunicorn by the production command
+(one gevent worker); with --postgres and --redis also by two processes
 sharing the PostgreSQL database, Redis carrying their Socket.IO events.
 Each of the --clients threads is one kiosk with its own key and HTTP
 connection (to one of the processes, in turn), issuing tickets for random
@@ -151,9 +152,10 @@ def verify(servers, outcome: Outcome) -> str:  # type: ignore[no-untyped-def]
 
 def run(label: str, config: Path, workdir: Path, args: argparse.Namespace,
         postgres: str | None, redis: str | None = None, processes: int = 1) -> list[object]:
-    env = {**rate_limit_env(args.rate_limit), "ANTRIAN_ASYNC_MODE": args.async_mode}
+    mode = args.async_mode or ("gevent" if args.server == "gunicorn" else "eventlet")
+    env = {**rate_limit_env(args.rate_limit), "ANTRIAN_ASYNC_MODE": mode}
     with serving(config, workdir, processes=processes, postgres=postgres, redis=redis, env=env,
-                 label=label) as servers:
+                 label=label, gunicorn=args.server == "gunicorn") as servers:
         urls = [s.base_url for s in servers.servers]
         ids = services(urls[0])
         outcome = Outcome()
@@ -199,14 +201,20 @@ def main() -> None:
                                         "sharing the database, each kiosk talking to one of them")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--rate-limit", choices=("raised", "off", "default"), default="raised")
-    parser.add_argument("--async-mode", default="eventlet", choices=("eventlet", "gevent", "threading"))
+    parser.add_argument("--server", choices=("serve", "gunicorn"), default="serve",
+                        help="antrian serve (make run), or the production command (one gunicorn "
+                             "worker per process)")
+    parser.add_argument("--async-mode", choices=("eventlet", "gevent", "threading"),
+                        help="default: eventlet under antrian serve, gevent under gunicorn")
     parser.add_argument("--keep-logs", type=Path, help="copy the server logs here")
     args = parser.parse_args()
     stop_on_sigterm()
 
     print(f"Machine: {machine()}")
-    print(f"{args.clients} kiosks for {args.seconds:.0f} s per database; antrian serve "
-          f"({args.async_mode}); rate limits {args.rate_limit}\n", flush=True)
+    server = "gunicorn" if args.server == "gunicorn" else "antrian serve"
+    mode = args.async_mode or ("gevent" if args.server == "gunicorn" else "eventlet")
+    print(f"{args.clients} kiosks for {args.seconds:.0f} s per database; {server} ({mode}); "
+          f"rate limits {args.rate_limit}\n", flush=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="antrian-issue-bench-") as tmp:
         workdir = Path(tmp)

@@ -190,6 +190,11 @@ class LiveServer:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    name = "antrian serve"  # in the log, before each start
+
+    def command(self) -> list[str]:
+        return [str(ANTRIAN), "serve", "--host", self.host, "--port", str(self.port)]
+
     def start(self, timeout: float = START_TIMEOUT) -> LiveServer:
         if self.running:
             raise LiveServerError("the server is already running")
@@ -198,10 +203,10 @@ class LiveServer:
         if self._needs_init:
             self.init_database()
         with self.log_path.open("ab") as log:
-            log.write(f"\n=== antrian serve on {self.base_url}\n".encode())
+            log.write(f"\n=== {self.name} on {self.base_url}\n".encode())
             log.flush()
             self._process = subprocess.Popen(
-                [str(ANTRIAN), "serve", "--host", self.host, "--port", str(self.port)],
+                self.command(),
                 env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,  # own process group: stop() kills it whole
             )
@@ -284,6 +289,45 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+GUNICORN_COMMAND = [str(BIN / "gunicorn"), "-c", "python:queue_server.gunicorn_conf", "queue_server.wsgi:app"]
+
+
+class GunicornServer(LiveServer):
+    """A LiveServer running the production command instead of ``antrian serve``.
+
+    ``mode=None`` leaves ANTRIAN_ASYNC_MODE unset, as in production, so the
+    gunicorn configuration picks its default.
+    """
+
+    def __init__(self, directory: Path, workers: int = 1, mode: str | None = None, **kwargs: Any) -> None:
+        super().__init__(directory, **kwargs)
+        self.env.update(HOST=self.host, PORT=str(self.port), ANTRIAN_WORKERS=str(workers),
+                        ANTRIAN_GRACEFUL_TIMEOUT="1")  # stop() allows 5 s before SIGKILL
+        if mode is None:
+            self.env.pop("ANTRIAN_ASYNC_MODE", None)
+        else:
+            self.env["ANTRIAN_ASYNC_MODE"] = mode
+
+    name = "gunicorn"
+
+    def command(self) -> list[str]:
+        return GUNICORN_COMMAND
+
+    def workers(self) -> list[int]:
+        """Process ids of the master's children (the workers)."""
+        assert self._process is not None
+        master = self._process.pid
+        children = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == master:
+                    children.append(int(entry))
+        return children
 
 
 def server_factory(tmp_path: Path, kind: type[LiveServer] = LiveServer,

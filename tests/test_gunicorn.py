@@ -28,7 +28,8 @@ from conftest import (
     redis_url,
     reset_postgres,
 )
-from live_server import BIN, START_TIMEOUT, LiveServer, server_factory
+from live_server import GUNICORN_COMMAND as COMMAND
+from live_server import GunicornServer, server_factory
 from realtime_client import (  # noqa: F401
     Api,
     display_hears_a_call,
@@ -40,55 +41,6 @@ from realtime_client import (  # noqa: F401
 from sqlalchemy import create_engine, text
 from test_async_modes import _gevent_loaded
 from test_printing import big_number
-
-GUNICORN = BIN / "gunicorn"
-COMMAND = [str(GUNICORN), "-c", "python:queue_server.gunicorn_conf", "queue_server.wsgi:app"]
-
-
-class GunicornServer(LiveServer):
-    """A LiveServer running the production command instead of ``antrian serve``.
-
-    ``mode=None`` leaves ANTRIAN_ASYNC_MODE unset, as in production, so the
-    gunicorn configuration picks its default.
-    """
-
-    def __init__(self, directory: Path, workers: int = 1, mode: str | None = None, **kwargs: Any) -> None:
-        super().__init__(directory, **kwargs)
-        self.env.update(HOST=self.host, PORT=str(self.port), ANTRIAN_WORKERS=str(workers),
-                        ANTRIAN_GRACEFUL_TIMEOUT="1")  # stop() allows 5 s before SIGKILL
-        if mode is None:
-            self.env.pop("ANTRIAN_ASYNC_MODE", None)
-        else:
-            self.env["ANTRIAN_ASYNC_MODE"] = mode
-
-    def start(self, timeout: float = START_TIMEOUT) -> GunicornServer:
-        if self._needs_init:
-            self.init_database()
-        with self.log_path.open("ab") as log:
-            log.write(f"\n=== gunicorn on {self.base_url}\n".encode())
-            log.flush()
-            self._process = subprocess.Popen(COMMAND, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL, start_new_session=True)
-        try:
-            self._wait_healthy(timeout)
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def workers(self) -> list[int]:
-        """Process ids of the master's children (the workers)."""
-        assert self._process is not None
-        master = self._process.pid
-        children = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            with contextlib.suppress(OSError):
-                stat = Path(f"/proc/{entry}/stat").read_text()
-                if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-                    children.append(int(entry))
-        return children
 
 
 @pytest.fixture
