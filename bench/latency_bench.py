@@ -106,6 +106,8 @@ class Clients:
         self.fetches = 0
         self.fetch_errors: dict[str, int] = {}
         self.arrived = asyncio.Event()
+        self.timers: set[asyncio.TimerHandle] = set()  # refetches still to come
+        self.fetching: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
         import aiohttp
@@ -129,6 +131,9 @@ class Clients:
                 elif command == "collect":
                     self.conn.send(("results", self.collect(*args)))
                 elif command == "close":
+                    for timer in self.timers:
+                        timer.cancel()
+                    await asyncio.gather(*self.fetching, return_exceptions=True)
                     await asyncio.gather(*(self.close(s) for s in self.sockets))
                     self.conn.send(("closed",))
                     return
@@ -174,8 +179,13 @@ class Clients:
         if self.refetch and not listed and pending[0] is None:
             def fire() -> None:  # the page's scheduleFetch(500 + Math.random() * 2500)
                 pending[0] = None
-                asyncio.ensure_future(self.fetch(spec))
-            pending[0] = asyncio.get_running_loop().call_later(0.5 + random.random() * 2.5, fire)
+                self.timers.discard(timer)
+                task = asyncio.ensure_future(self.fetch(spec))
+                self.fetching.add(task)
+                task.add_done_callback(self.fetching.discard)
+            timer = asyncio.get_running_loop().call_later(0.5 + random.random() * 2.5, fire)
+            pending[0] = timer
+            self.timers.add(timer)
 
     async def fetch(self, spec: Spec) -> None:
         try:
