@@ -272,14 +272,6 @@ class WaitingLine:
     minutes: float  # average minutes a visit (recent service times blended with the seed)
     counters: int  # counters that divide the line (open ones, else configured ones, else 1)
 
-    def place_of(self, ticket_id: int) -> tuple[int, int] | None:
-        """(ahead, estimated minutes) of a listed ticket, as position_and_wait says."""
-        try:
-            ahead = self.ticket_ids.index(ticket_id)
-        except ValueError:
-            return None
-        return ahead, wait_minutes(ahead, self.minutes, self.counters)
-
 
 @functools.cache
 def _line_stmt(strict: bool) -> Select[tuple[int]]:
