@@ -3,31 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
-import weakref
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Agency, Device, Site
 from .clock import Clock, local_now
 from .errors import NotFound
 
-# The site row's id per database: with it, a request that already read the row
-# (issuing, then publishing) finds it in the session instead of asking again.
-_site_ids: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
+_KEPT = "antrian_site"  # session.info key: (id, row) of the site row this session read
 
 
 def get_site(session: Session) -> Site:
-    engine = session.get_bind()
-    known = _site_ids.get(engine)  # type: ignore[arg-type]
-    site = session.get(Site, known) if known is not None else None
-    if site is None:  # first time, or the database was set up again
+    """The site row, read once per session (a request issuing and then publishing
+    asks several times). The session keeps it: its identity map holds rows only
+    weakly. After a commit or rollback expired it, the next use reads it again."""
+    kept = session.info.get(_KEPT)
+    site = session.get(Site, kept[0]) if kept is not None else None
+    if site is None:
         site = session.execute(select(Site).order_by(Site.id).limit(1)).scalar_one_or_none()
         if site is None:
             raise NotFound("site_missing", "no site configured; run 'antrian init' first")
-        _site_ids[engine] = site.id  # type: ignore[index]
-    # The session's identity map holds rows weakly: keep this one for the session's life.
-    session.info["antrian_site"] = site
+        session.info[_KEPT] = (site.id, site)
     return site
 
 
