@@ -37,8 +37,8 @@ def reprint(ticket_id: int):  # type: ignore[no-untyped-def]
             raise NotFound("device_not_found", "no device with that code", code=kiosk_code)
     ahead = estimate = 0
     if ticket.status == TicketStatus.WAITING:
-        ahead = queries.ahead_of(db.session, ticket, get_site(db.session).priority_mode)
-        estimate = queries.estimated_wait_minutes(db.session, ticket.service, ahead, clock().now())
+        ahead, estimate = queries.position_and_wait(db.session, ticket, get_site(db.session).priority_mode,
+                                                    clock().now())
     job = printing.reprint(db.session, clock(), ticket, kiosk, user, status_url(ticket.token), ahead,
                            estimate)
     commit_and_publish()

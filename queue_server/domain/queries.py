@@ -111,51 +111,6 @@ def quota_left(service: Service, issued: int) -> int | None:
     return max(0, service.daily_quota - issued)
 
 
-def ahead_of(session: Session, ticket: Ticket, priority_mode: str) -> int:
-    """How many waiting tickets of the same service will be called before this one.
-
-    Exact for one service under "strict" (all waiting priority tickets go
-    first); under "ratio" priority tickets only partly overtake, so the count
-    of earlier arrivals is used: an honest middle that never promises too much.
-    """
-    earlier = or_(
-        Ticket.arrived_at < ticket.arrived_at,
-        and_(Ticket.arrived_at == ticket.arrived_at, Ticket.id < ticket.id),
-    )
-    same_queue = and_(
-        Ticket.service_id == ticket.service_id,
-        Ticket.status == TicketStatus.WAITING,
-        Ticket.service_day == ticket.service_day,
-        Ticket.id != ticket.id,
-    )
-    if priority_mode == "strict":
-        is_priority = Ticket.priority != Priority.NONE
-        # A priority ticket waits only for earlier priority tickets; a normal
-        # one waits for every priority ticket and for earlier normal ones.
-        before = and_(is_priority, earlier) if ticket.is_priority else or_(is_priority, earlier)
-    else:
-        before = earlier
-    return session.execute(select(func.count()).where(same_queue, before)).scalar_one()
-
-
-def average_service_minutes(session: Session, service: Service, now: dt.datetime) -> float:
-    """Mean of the last finished service times, falling back to the configured seed."""
-    recent = (
-        select(Ticket.service_seconds)
-        .where(
-            Ticket.service_id == service.id,
-            Ticket.status == TicketStatus.DONE,
-            Ticket.service_seconds.is_not(None),
-            Ticket.finished_at >= now - dt.timedelta(days=ESTIMATE_LOOKBACK_DAYS),
-        )
-        .order_by(Ticket.finished_at.desc())
-        .limit(ESTIMATE_WINDOW)
-        .subquery()
-    )
-    avg, n = session.execute(select(func.avg(recent.c.service_seconds), func.count())).one()
-    return _blend(avg, n, service)
-
-
 def _blend(avg_seconds: float | None, n: int, service: Service) -> float:
     """Average minutes from ``n`` recent samples, falling back to the configured seed."""
     if not n:
@@ -163,31 +118,6 @@ def _blend(avg_seconds: float | None, n: int, service: Service) -> float:
     # Blend with the seed while few samples exist, so one odd visit cannot swing it.
     weight = n / ESTIMATE_WINDOW
     return weight * (float(avg_seconds) / 60) + (1 - weight) * float(service.avg_service_minutes)
-
-
-def serving_counters(session: Session, service_id: int) -> tuple[int, int]:
-    """(open counters, configured counters) that serve the service."""
-    open_, total = session.execute(
-        select(
-            func.count(case((Counter.state == CounterState.OPEN, 1))),
-            func.count(),
-        )
-        .select_from(counter_services)
-        .join(Counter, Counter.id == counter_services.c.counter_id)
-        .where(counter_services.c.service_id == service_id)
-    ).one()
-    return int(open_), int(total)
-
-
-def estimated_wait_minutes(
-    session: Session, service: Service, ahead: int, now: dt.datetime
-) -> int:
-    """ahead x average service time / counters working on it, rounded up.
-
-    Before any counter has opened, the configured counters are assumed to open.
-    """
-    open_, total = serving_counters(session, service.id)
-    return wait_minutes(ahead, average_service_minutes(session, service, now), open_ or total or 1)
 
 
 def _serving_counters_stmt(service_id: BindParameter[int], only_open: bool) -> Select[tuple[int]]:
@@ -218,7 +148,7 @@ def _estimate_inputs(service_id: BindParameter[int]) -> list[Any]:
 def _position_stmt(rule: str) -> Select[tuple[int, int, int, float | None, int]]:
     """Everything an estimate needs in one statement, built once per rule
     ("earlier", "strict-priority", "strict-normal") with bound parameters:
-    ahead_of, serving_counters and average_service_minutes as subqueries."""
+    the place and the estimate's inputs as scalar subqueries."""
     ticket_id, arrived_at = bindparam("ticket_id"), bindparam("arrived_at")
     service_id = bindparam("service_id")
     earlier = or_(Ticket.arrived_at < arrived_at,
@@ -243,9 +173,16 @@ def wait_minutes(ahead: int, minutes: float, counters: int) -> int:
 
 def position_and_wait(session: Session, ticket: Ticket, priority_mode: str,
                       now: dt.datetime) -> tuple[int, int]:
-    """(ahead, estimated minutes) of a waiting ticket: what :func:`ahead_of` and
-    :func:`estimated_wait_minutes` answer, in one round trip (every issue and
-    every status page asks)."""
+    """(ahead, estimated minutes) of a waiting ticket, in one round trip (every
+    issue and every status page asks).
+
+    Ahead: the waiting tickets of the same service called before this one.
+    Exact under "strict" (every waiting priority ticket goes first); under
+    "ratio" priority tickets only partly overtake, so earlier arrivals are
+    counted: an honest middle that never promises too much. The estimate:
+    ahead x the average service time (recent visits blended with the
+    configured seed) / the open counters serving it, or, before any opened,
+    the configured ones; rounded up."""
     if priority_mode == "strict":
         rule = "strict-priority" if ticket.is_priority else "strict-normal"
     else:
@@ -275,7 +212,7 @@ class WaitingLine:
 
 @functools.cache
 def _line_stmt(strict: bool) -> Select[tuple[int]]:
-    # The order ahead_of counts in: earlier arrival first (ties by id); in strict
+    # The order position_and_wait counts in: earlier arrival first (ties by id); in strict
     # mode every priority ticket before every normal one.
     order = [Ticket.arrived_at, Ticket.id]
     if strict:

@@ -73,8 +73,8 @@ def _reprint(form: ReprintForm) -> None:
     kiosk = db.session.execute(select(Device).where(Device.code == form.kiosk.data)).scalar_one_or_none()
     ahead = estimate = 0
     if ticket.status == TicketStatus.WAITING:
-        ahead = queries.ahead_of(db.session, ticket, get_site(db.session).priority_mode)
-        estimate = queries.estimated_wait_minutes(db.session, ticket.service, ahead, _clock().now())
+        ahead, estimate = queries.position_and_wait(db.session, ticket, get_site(db.session).priority_mode,
+                                                    _clock().now())
     try:
         printing.reprint(db.session, _clock(), ticket, kiosk, current_user, status_url(ticket.token),
                          ahead, estimate)
