@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
 
@@ -28,9 +28,10 @@ POOL_SIZES = {"sqlite": (32, 32), "postgresql": (10, 20)}
 def engine_options(url: str, pool_size: int | None = None,
                    max_overflow: int | None = None) -> dict[str, Any]:
     """Pool settings for ``url``: per-dialect defaults, or the ones given."""
-    dialect = url.split(":", 1)[0].split("+", 1)[0]
-    if dialect == "sqlite" and (url.rstrip("/") in ("sqlite:", "sqlite://")
-                                or ":memory:" in url or "mode=memory" in url):
+    parsed = make_url(url)
+    dialect = parsed.get_backend_name()
+    if dialect == "sqlite" and (parsed.database in (None, "", ":memory:")
+                                or parsed.query.get("mode") == "memory"):
         return {}  # one in-memory database per connection: SQLAlchemy's own pool for it
     size, overflow = POOL_SIZES.get(dialect, (5, 10))
     return {"pool_size": size if pool_size is None else pool_size,
