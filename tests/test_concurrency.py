@@ -190,6 +190,30 @@ def test_retried_request_gets_the_same_ticket(app, client) -> None:  # type: ign
         assert db.session.execute(select(func.count()).select_from(Ticket)).scalar_one() == 2
 
 
+def test_a_retry_refused_meanwhile_still_gets_its_ticket(app, client) -> None:  # type: ignore[no-untyped-def]
+    """The answer to a kiosk's request was lost, and before its retry the quota ran
+    out and then the service was switched off: the retry still gets the ticket it
+    was issued (200), while a new request is refused with the reason."""
+    ktp = service_id(app, "DUKCAPIL", "KTP")
+    first = issue(client, ktp, request_id="kiosk-1-req-9")
+    assert first.status_code == 201
+    with app.app_context():
+        db.session.get(Service, ktp).daily_quota = 1
+        db.session.commit()
+    fresh = issue(client, ktp, request_id="kiosk-1-req-10")
+    assert fresh.get_json()["error"]["code"] == "quota_exhausted"
+    retry = issue(client, ktp, request_id="kiosk-1-req-9")
+    assert (retry.status_code, retry.get_json()["token"]) == (200, first.get_json()["token"])
+    with app.app_context():
+        db.session.get(Service, ktp).active = False
+        db.session.commit()
+    retry = issue(client, ktp, request_id="kiosk-1-req-9")
+    assert (retry.status_code, retry.get_json()["number"]) == (200, first.get_json()["number"])
+    assert issue(client, ktp, request_id="kiosk-1-req-11").get_json()["error"]["code"] == "service_inactive"
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(Ticket)).scalar_one() == 1
+
+
 def test_simultaneous_retries_get_one_ticket_and_leave_no_gap(app, client) -> None:  # type: ignore[no-untyped-def]
     """Eight copies of one request arriving at once: exactly one creates the
     ticket (201), the others get that same ticket (200); the loser's number is

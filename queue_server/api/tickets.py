@@ -69,16 +69,13 @@ def issue():  # type: ignore[no-untyped-def]
         job = _queue_print(result, device)
         commit_and_publish(keep_loaded=True)
     except IntegrityError:
-        # Two retries of the same request raced; the other one won: return its ticket.
+        # The kiosk sent this request_id before (a retry, or two racing copies of it):
+        # the unique (device, request id) pair refused the second ticket. Answer the first.
         db.session.rollback()
-        result = issuing.issue_ticket(
-            db.session, clock(), service_id, body.get("priority"), Actor(device_id=device.id),
-            request_id=request_id,
-        )
-        if not result.replayed:
+        earlier = issuing.replayed(db.session, clock(), device.id, request_id)
+        if earlier is None:
             raise
-        db.session.commit()
-        job = None
+        result, job = earlier, None
     return jsonify(issued_body(result, job)), 200 if result.replayed else 201
 
 

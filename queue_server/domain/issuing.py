@@ -116,17 +116,42 @@ def issue_ticket(
 
     ``request_id`` (with a device) makes the call idempotent: a kiosk retrying
     after a lost response gets the same ticket back instead of a second one.
+    The earlier ticket is not looked for up front (retries are rare, issues
+    are not): the unique (device, request id) pair refuses the second insert
+    with an IntegrityError, after which the caller rolls back and asks
+    :func:`replayed`. A retry refused on the way (the agency closed meanwhile,
+    the quota ran out) is answered with the earlier ticket here.
     """
     actor = actor or Actor()
     prio = parse_priority(priority)
     if request_id is not None and (not isinstance(request_id, str) or not 0 < len(request_id) <= 64):
         raise InvalidInput("invalid_request_id", "request_id must be a string of 1-64 characters")
+    replayable = actor.device_id is not None and bool(request_id)
     begin_write(session)
-    if request_id and actor.device_id is not None:
-        earlier = _replay(session, actor.device_id, request_id)
-        if earlier is not None:
-            current = latest_leg(session, earlier.token) or earlier
-            return describe(session, current, clock, replayed=True)
+    try:
+        return _issue(session, clock, service_id, prio, actor,
+                      request_id if actor.device_id is not None else None, offered)
+    except (NotFound, Forbidden, Refused):
+        earlier = replayed(session, clock, actor.device_id, request_id) if replayable else None
+        if earlier is None:
+            raise
+        return earlier
+
+
+def replayed(session: Session, clock: Clock, device_id: int | None,
+             request_id: str | None) -> IssuedTicket | None:
+    """The ticket an earlier request of this device with this id got, as it stands now."""
+    if device_id is None or not request_id:
+        return None
+    earlier = _replay(session, device_id, request_id)
+    if earlier is None:
+        return None
+    current = latest_leg(session, earlier.token) or earlier
+    return describe(session, current, clock, replayed=True)
+
+
+def _issue(session: Session, clock: Clock, service_id: int, prio: Priority, actor: Actor,
+           request_id: str | None, offered: Collection[int] | None) -> IssuedTicket:
     site = get_site(session)
     service = session.execute(_LOCKED_SERVICE, {"service_id": service_id}).scalar_one_or_none()
     if service is None:
@@ -156,13 +181,13 @@ def issue_ticket(
         priority=prio,
         status=TicketStatus.WAITING,
         device_id=actor.device_id,
-        request_id=request_id if actor.device_id is not None else None,
+        request_id=request_id,
         issued_at=now,
         arrived_at=now,
         queued_at=now,
     )
     session.add(ticket)
-    session.flush()
+    session.flush()  # a retried request_id stops here (IntegrityError), before anything else
     log_event(session, ticket, "issued", None, now, actor, data={"priority": str(prio)})
     issued_ticket = describe(session, ticket, clock, site=site)
     # The place and estimate travel with the event, so publishing need not compute them again.
