@@ -12,6 +12,7 @@ from .clock import Clock, local_now
 from .errors import NotFound
 
 _KEPT = "antrian_site"  # session.info key: (id, row) of the site row this session read
+_FIRST_SITE = select(Site).order_by(Site.id).limit(1)  # built once: most requests read it
 
 
 def get_site(session: Session) -> Site:
@@ -21,7 +22,7 @@ def get_site(session: Session) -> Site:
     kept = session.info.get(_KEPT)
     site = session.get(Site, kept[0]) if kept is not None else None
     if site is None:
-        site = session.execute(select(Site).order_by(Site.id).limit(1)).scalar_one_or_none()
+        site = session.execute(_FIRST_SITE).scalar_one_or_none()
         if site is None:
             raise NotFound("site_missing", "no site configured; run 'antrian init' first")
         session.info[_KEPT] = (site.id, site)
