@@ -30,6 +30,16 @@ ESTIMATE_WINDOW = 20  # recent finished legs used for the average service time
 ESTIMATE_LOOKBACK_DAYS = 7
 
 
+def _columns(session: Session, stmt: Select[Any], params: dict[str, Any]) -> Any:
+    """Run a read of plain columns on the session's connection, past the ORM.
+
+    Every issue and call runs these; the ORM's result handling and its autoflush
+    cost more than SQLite's answer. Without autoflush the read sees what the
+    session has flushed: callers flush first what it must count (issuing flushes
+    the new ticket before asking its place)."""
+    return session.connection().execute(stmt, params)
+
+
 def waiting_tickets(service_ids: Iterable[int], day: dt.date) -> Select[tuple[Ticket]]:
     return select(Ticket).where(
         Ticket.service_id.in_(list(service_ids)),
@@ -74,8 +84,8 @@ def agency_waiting(session: Session, day: dt.date, agency_ids: Iterable[int],
     out: dict[int, dict[int, int]] = {}
     for agency_id, service_id in also:
         out.setdefault(agency_id, {})[service_id] = 0
-    for agency_id, service_id, waiting in session.execute(
-            _AGENCY_WAITING, {"agency_ids": sorted(agency_ids), "day": day}):
+    for agency_id, service_id, waiting in _columns(
+            session, _AGENCY_WAITING, {"agency_ids": sorted(agency_ids), "day": day}):
         out.setdefault(agency_id, {})[service_id] = int(waiting)
     return {agency_id: dict(sorted(services.items())) for agency_id, services in out.items()}
 
@@ -187,7 +197,7 @@ def position_and_wait(session: Session, ticket: Ticket, priority_mode: str,
         rule = "strict-priority" if ticket.is_priority else "strict-normal"
     else:
         rule = "earlier"
-    ahead, open_, total, avg, n = session.execute(_position_stmt(rule), {
+    ahead, open_, total, avg, n = _columns(session, _position_stmt(rule), {
         "ticket_id": ticket.id, "arrived_at": ticket.arrived_at, "service_id": ticket.service_id,
         "day": ticket.service_day, "since": now - dt.timedelta(days=ESTIMATE_LOOKBACK_DAYS),
     }).one()
@@ -231,9 +241,9 @@ def _line_inputs_stmt() -> Select[tuple[int, int, float | None, int]]:
 def waiting_line(session: Session, service: Service, day: dt.date, priority_mode: str,
                  now: dt.datetime) -> WaitingLine:
     """The line of ``service`` on ``day``, in two statements however long it is."""
-    ids = list(session.execute(_line_stmt(priority_mode == "strict"),
-                               {"service_id": service.id, "day": day}).scalars())
-    open_, total, avg, n = session.execute(_line_inputs_stmt(), {
+    ids = list(_columns(session, _line_stmt(priority_mode == "strict"),
+                        {"service_id": service.id, "day": day}).scalars())
+    open_, total, avg, n = _columns(session, _line_inputs_stmt(), {
         "service_id": service.id, "since": now - dt.timedelta(days=ESTIMATE_LOOKBACK_DAYS),
     }).one()
     return WaitingLine(service.id, ids[:LINE_LIMIT], len(ids) <= LINE_LIMIT,
