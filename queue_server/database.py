@@ -35,7 +35,10 @@ def engine_options(url: str, pool_size: int | None = None,
         return {}  # one in-memory database per connection: SQLAlchemy's own pool for it
     size, overflow = POOL_SIZES.get(dialect, (5, 10))
     return {"pool_size": size if pool_size is None else pool_size,
-            "max_overflow": overflow if max_overflow is None else max_overflow}
+            "max_overflow": overflow if max_overflow is None else max_overflow,
+            # A server's connections die when it restarts: test each before lending it.
+            # A SQLite file's cannot, and the test would cost every request a statement.
+            "pool_pre_ping": dialect != "sqlite"}
 
 
 def configure_engine(engine: Engine) -> None:
@@ -67,19 +70,28 @@ def begin_write(session: Session) -> None:
 
     Call before the first statement of a writing operation. On SQLite it takes
     the write lock up front; elsewhere it does nothing. If the session already
-    holds a transaction it is committed state-free first (callers only read
-    before this point, so nothing is lost).
+    holds a read transaction (a request authenticated its caller), that one is
+    ended and the write transaction begun on the same connection: every loaded
+    row is expired, as a rollback would (callers only read before this point,
+    so nothing is lost, and what they read is read again under the lock), but
+    the connection stays checked out (a rollback and a new transaction cost
+    more than the issue's insert).
     """
     if session.get_bind().dialect.name != "sqlite":
         return
     if isinstance(session, scoped_session):
         session = session()
-    if session.in_transaction():
-        conn = session.connection()
-        if conn.get_execution_options().get(WRITE_OPTION):
-            return
-        session.rollback()
-    session.connection(execution_options={WRITE_OPTION: True})
+    if not session.in_transaction():
+        session.connection(execution_options={WRITE_OPTION: True})
+        return
+    conn = session.connection()
+    if conn.get_execution_options().get(WRITE_OPTION):
+        return
+    session.expire_all()
+    driver = conn.connection.driver_connection
+    driver.execute("ROLLBACK")
+    driver.execute("BEGIN IMMEDIATE")
+    conn.execution_options(**{WRITE_OPTION: True})  # in place (SQLAlchemy 2): later calls see it
 
 
 def is_postgres(session: Session) -> bool:

@@ -48,7 +48,6 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "ANTRIAN_ENV": env,
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Database connections kept per process (database.POOL_SIZES: the defaults per database).
         "DB_POOL_SIZE": _optional_int("ANTRIAN_DB_POOL_SIZE"),
         "DB_MAX_OVERFLOW": _optional_int("ANTRIAN_DB_MAX_OVERFLOW"),

@@ -11,12 +11,15 @@ from queue_server.extensions import db
 
 def test_defaults_per_database() -> None:
     assert engine_options("sqlite:////srv/antrian.db") == {
-        "pool_size": POOL_SIZES["sqlite"][0], "max_overflow": POOL_SIZES["sqlite"][1]}
+        "pool_size": POOL_SIZES["sqlite"][0], "max_overflow": POOL_SIZES["sqlite"][1],
+        "pool_pre_ping": False}  # a file's connection cannot drop
     assert engine_options("postgresql+psycopg2://db/antrian") == {
-        "pool_size": POOL_SIZES["postgresql"][0], "max_overflow": POOL_SIZES["postgresql"][1]}
+        "pool_size": POOL_SIZES["postgresql"][0], "max_overflow": POOL_SIZES["postgresql"][1],
+        "pool_pre_ping": True}  # a restarted server's can
     assert engine_options("sqlite://") == {}  # in memory: SQLAlchemy's own pool
     assert engine_options("sqlite:///:memory:") == {}
-    assert engine_options("postgresql://db/x", 3, 0) == {"pool_size": 3, "max_overflow": 0}
+    assert engine_options("postgresql://db/x", 3, 0) == {"pool_size": 3, "max_overflow": 0,
+                                                         "pool_pre_ping": True}
 
 
 def test_environment_sets_the_pool(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -27,7 +30,7 @@ def test_environment_sets_the_pool(monkeypatch: pytest.MonkeyPatch, tmp_path) ->
     with app.app_context():
         assert db.engine.pool.size() == 7
         assert db.engine.pool._max_overflow == 2  # noqa: SLF001
-        assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+        assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is False
         db.engine.dispose()
 
 
