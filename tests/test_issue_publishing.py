@@ -13,10 +13,13 @@ from typing import Any
 
 import pytest
 from conftest import KIOSK_KEY, bearer, counter_id, service_id, token_for
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from queue_server.domain.site import get_site
 from queue_server.extensions import db, socketio
-from queue_server.models import Agency
+from queue_server.models import Agency, Ticket
 from queue_server.realtime import publish
 
 
@@ -221,3 +224,48 @@ def test_a_long_line_lists_its_head_and_says_it_is_cut(app, client, emitted,
     finally:
         monkeypatch.undo()
         queries._line_stmt.cache_clear()  # noqa: SLF001
+
+
+def test_an_issue_or_a_call_is_one_transaction(app, client) -> None:  # type: ignore[no-untyped-def]
+    """Authenticating the caller, the work and the reads that publishing needs share
+    one database transaction: the read that found the key is upgraded to the write
+    (SQLite), and the payloads are read before the commit, not after it."""
+    ktp = service_id(app, "DUKCAPIL", "KTP")
+    officer = token_for(client, "dukcapil1")
+    counter = counter_id(app, "DUK-1")
+    assert client.post(f"/api/v1/counters/{counter}/open", headers=officer).status_code == 200
+    begun: list[object] = []
+    with app.app_context():
+        engine = db.engine
+    listen = lambda conn: begun.append(conn)  # noqa: E731
+    event.listen(engine, "begin", listen)
+    try:
+        issue(client, ktp)
+        assert len(begun) == 1
+        begun.clear()
+        assert client.post(f"/api/v1/counters/{counter}/call-next", headers=officer).status_code == 200
+        assert len(begun) == 1
+    finally:
+        event.remove(engine, "begin", listen)
+
+
+def test_nothing_is_announced_when_the_commit_fails(app, client, emitted) -> None:  # type: ignore[no-untyped-def]
+    """The messages are built before the commit; if the commit then fails, none is
+    sent and no ticket exists."""
+    ktp = service_id(app, "DUKCAPIL", "KTP")
+    with app.app_context():
+        before = db.session.execute(select(func.count()).select_from(Ticket)).scalar_one()
+
+    def refuse(_session) -> None:  # type: ignore[no-untyped-def]
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    event.listen(Session, "before_commit", refuse)
+    try:
+        res = client.post("/api/v1/tickets", json={"service_id": ktp}, headers=bearer(KIOSK_KEY))
+    finally:
+        event.remove(Session, "before_commit", refuse)
+    assert res.status_code == 503, res.get_data(as_text=True)
+    assert res.get_json()["error"]["code"] == "database_unavailable"
+    assert emitted == []
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(Ticket)).scalar_one() == before

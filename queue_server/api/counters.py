@@ -46,7 +46,8 @@ def _visible_counter(counter_id: int) -> Counter:
 
 
 def _body(counter_id: int, ticket: Any = None) -> dict[str, Any]:
-    """The counter's new state, plus the ticket the action touched."""
+    """The counter's new state, plus the ticket the action touched (built before
+    the commit, from the rows the transaction holds)."""
     body = counter_state(db.session.get(Counter, counter_id), lang())
     body["ticket"] = ticket_staff(ticket, lang()) if ticket is not None else body["current_ticket"]
     return body
@@ -80,9 +81,9 @@ def counter_queue(counter_id: int):  # type: ignore[no-untyped-def]
 def _action(counter_id: int, operation: Callable[..., Any], *args: Any) -> Any:
     optional_body()  # reject a malformed body even where none is needed
     result = operation(db.session, clock(), counter_id, _user(), *args)
-    commit_and_publish(keep_loaded=True)
-    ticket = result if not isinstance(result, Counter) else None
-    return jsonify(_body(counter_id, ticket))
+    body = _body(counter_id, result if not isinstance(result, Counter) else None)
+    commit_and_publish()
+    return jsonify(body)
 
 
 @bp.post("/counters/<int:counter_id>/open")
@@ -108,9 +109,9 @@ def close(counter_id: int):  # type: ignore[no-untyped-def]
 def call_next(counter_id: int):  # type: ignore[no-untyped-def]
     optional_body()
     ticket = calling.call_next(db.session, clock(), counter_id, _user())
-    commit_and_publish(keep_loaded=True)
     body = _body(counter_id, ticket)
     body["queue_empty"] = ticket is None
+    commit_and_publish()
     return jsonify(body)
 
 

@@ -134,23 +134,23 @@ def str_field(body: dict[str, Any], name: str, max_length: int = 2000) -> str:
     return value
 
 
-def commit_and_publish(keep_loaded: bool = False) -> None:
+def commit_and_publish() -> None:
     """Commit, then push what the domain recorded: never announce a rolled-back call.
 
-    ``keep_loaded``: commit without expiring what the request wrote and read.
-    Publishing and the answer then use the committed rows as they are in memory
-    instead of reading each again (a call touches the ticket, its service and
-    agency, the counter and the officer); they are what this transaction wrote
-    or read under its write lock. For operations that end the request's work.
+    The messages are built just before the commit, in the same transaction
+    (realtime.publish.prepare), and sent after it succeeded. Views whose answer
+    shows the rows they changed build it before calling this, for the same
+    reason: what the transaction holds is what it commits, and reading it
+    again afterwards would cost a second transaction.
     """
     session = db.session()
-    session.expire_on_commit = not keep_loaded
-    try:
-        session.commit()
-        events = drain(session)
-        if events:
-            from ..realtime.publish import publish
+    events = drain(session)
+    outbox = None
+    if events:
+        from ..realtime.publish import prepare
 
-            publish(session, clock(), events)
-    finally:
-        session.expire_on_commit = True
+        session.flush()
+        outbox = prepare(session, clock(), events)
+    session.commit()
+    if outbox is not None:
+        outbox.send()

@@ -66,17 +66,17 @@ def issue():  # type: ignore[no-untyped-def]
             db.session, clock(), service_id, body.get("priority"), Actor(device_id=device.id),
             request_id=request_id, offered=device_scope(db.session, device),
         )
-        job = _queue_print(result, device)
-        commit_and_publish(keep_loaded=True)
+        body = issued_body(result, _queue_print(result, device))
+        commit_and_publish()
     except IntegrityError:
         # The kiosk sent this request_id before (a retry, or two racing copies of it):
         # the unique (device, request id) pair refused the second ticket. Answer the first.
         db.session.rollback()
-        earlier = issuing.replayed(db.session, clock(), device.id, request_id)
-        if earlier is None:
+        result = issuing.replayed(db.session, clock(), device.id, request_id)
+        if result is None:
             raise
-        result, job = earlier, None
-    return jsonify(issued_body(result, job)), 200 if result.replayed else 201
+        body = issued_body(result)
+    return jsonify(body), 200 if result.replayed else 201
 
 
 def _by_token(token: str):  # type: ignore[no-untyped-def]

@@ -1,8 +1,10 @@
 """Push committed domain events to the rooms that need them.
 
-Called by the API after commit. Payloads are built from committed rows (read
-again, or as the issuing transaction left them in the session), so what a
-client receives is what the database holds. Works unchanged with a Redis
+The payloads are built inside the transaction that made the events, just
+before its commit (:func:`prepare`), from the rows it wrote: what a client
+receives is what the database holds once the commit succeeded, and the reads
+cost no second transaction after it. They are sent only after the commit
+(:meth:`Outbox.send`): never a rolled-back call. Works unchanged with a Redis
 message queue: ``socketio.emit`` goes through it when configured.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -46,6 +49,39 @@ def send_now() -> None:
     socketio.sleep(0)
 
 
+Message = tuple[str, dict[str, Any], list[str]]
+
+
+@dataclass
+class Outbox:
+    """The messages a transaction's events announce, in the order they go out.
+    ``None`` marks a pause: the sockets send what came before it first."""
+
+    messages: list[Message | None] = field(default_factory=list)
+    wake_printing: bool = False  # a print job was queued: the dispatcher looks now
+
+    def add(self, event: str, payload: dict[str, Any], to: Iterable[str]) -> None:
+        targets = sorted(set(to))
+        if targets:
+            self.messages.append((event, payload, targets))
+
+    def pause(self) -> None:
+        self.messages.append(None)
+
+    def send(self) -> None:
+        """After the commit: emit everything, pausing where marked."""
+        if self.wake_printing:
+            from ..print_dispatch import wake
+
+            wake()
+        for message in self.messages:
+            if message is None:
+                send_now()
+            else:
+                emit(*message)
+        send_now()
+
+
 def _ticket_rooms(ticket: Ticket, counter_id: int | None) -> list[str]:
     out = [rooms.staff_agency(ticket.agency_id), rooms.ticket(ticket.token), rooms.MANAGERS]
     if counter_id:
@@ -53,7 +89,7 @@ def _ticket_rooms(ticket: Ticket, counter_id: int | None) -> list[str]:
     return out
 
 
-def _publish_call(session: Session, clock: Clock, event: DomainEvent, ticket: Ticket) -> None:
+def _publish_call(out: Outbox, session: Session, clock: Clock, event: DomainEvent, ticket: Ticket) -> None:
     counter = session.get(Counter, event.counter_id) if event.counter_id else None
     logged = session.execute(
         select(TicketEvent).where(TicketEvent.ticket_id == ticket.id,
@@ -63,31 +99,31 @@ def _publish_call(session: Session, clock: Clock, event: DomainEvent, ticket: Ti
     call = call_entry(ticket, counter, logged.kind, logged.at, "id", int(event.data.get("recall", 0)),
                       logged.id)
     # Displays and kiosks get the public call; staff and the visitor get it too.
-    emit("ticket.called", call,
-         [rooms.public_agency(a) for a in event.agency_ids] + [rooms.ticket(ticket.token)])
-    send_now()  # the hall hears the call before the rest of the request's work
-    emit("ticket.updated", {"ticket": ticket_staff(ticket), "event": event.kind},
-         [rooms.staff_agency(a) for a in event.agency_ids] + [rooms.MANAGERS]
-         + ([rooms.counter(counter.id)] if counter else []))
+    out.add("ticket.called", call,
+            [rooms.public_agency(a) for a in event.agency_ids] + [rooms.ticket(ticket.token)])
+    out.pause()  # the hall hears the call before the rest of the request's work
+    out.add("ticket.updated", {"ticket": ticket_staff(ticket), "event": event.kind},
+            [rooms.staff_agency(a) for a in event.agency_ids] + [rooms.MANAGERS]
+            + ([rooms.counter(counter.id)] if counter else []))
 
 
-def _publish_ticket(session: Session, clock: Clock, event: DomainEvent) -> Ticket | None:
+def _publish_ticket(out: Outbox, session: Session, clock: Clock, event: DomainEvent) -> Ticket | None:
     """Publish a ticket's event; the ticket (None: gone)."""
     ticket = session.get(Ticket, event.ticket_id)
     if ticket is None:
         return None
     if event.kind in CALL_EVENTS:
-        _publish_call(session, clock, event, ticket)
+        _publish_call(out, session, clock, event, ticket)
         return ticket
-    emit("ticket.updated", {"ticket": ticket_staff(ticket), "event": event.kind},
-         [r for r in _ticket_rooms(ticket, event.counter_id) if not r.startswith("ticket:")]
-         + [rooms.staff_agency(a) for a in event.agency_ids])
+    out.add("ticket.updated", {"ticket": ticket_staff(ticket), "event": event.kind},
+            [r for r in _ticket_rooms(ticket, event.counter_id) if not r.startswith("ticket:")]
+            + [rooms.staff_agency(a) for a in event.agency_ids])
     # The visitor's own room gets only the public view of their ticket.
     position = ((event.data["ahead"], event.data["estimated_wait_minutes"])
                 if "ahead" in event.data else None)  # computed when issuing
-    emit("ticket.status", {"ticket": ticket_status(session, clock, ticket, "id", position),
-                           "event": event.kind},
-         [rooms.ticket(ticket.token)])
+    out.add("ticket.status", {"ticket": ticket_status(session, clock, ticket, "id", position),
+                              "event": event.kind},
+            [rooms.ticket(ticket.token)])
     return ticket
 
 
@@ -101,15 +137,15 @@ def _moves_others(ticket: Ticket, event: DomainEvent) -> bool:
     return ticket.is_priority
 
 
-def _publish_counter(session: Session, event: DomainEvent) -> None:
+def _publish_counter(out: Outbox, session: Session, event: DomainEvent) -> None:
     counter = session.get(Counter, event.counter_id)
     if counter is None:
         return
-    emit("counter.updated", counter_state(counter),
-         [rooms.counter(counter.id), rooms.staff_agency(counter.agency_id), rooms.MANAGERS])
+    out.add("counter.updated", counter_state(counter),
+            [rooms.counter(counter.id), rooms.staff_agency(counter.agency_id), rooms.MANAGERS])
 
 
-def _publish_queue_counts(session: Session, clock: Clock, agency_ids: set[int],
+def _publish_queue_counts(out: Outbox, session: Session, clock: Clock, agency_ids: set[int],
                           lines: set[tuple[int, int]], moved_services: set[int],
                           whole_agencies: set[int]) -> None:
     """The lines that moved to their visitor pages, then the waiting counts to the
@@ -132,9 +168,9 @@ def _publish_queue_counts(session: Session, clock: Clock, agency_ids: set[int],
         for service_id, count in waiting.get(agency_id, {}).items():
             # An empty line has nobody to tell (the ticket that left it hears its own event).
             if count and (agency_id in whole_agencies or service_id in moved_services):
-                emit("queue.moved", _line_payload(session, clock, service_id, day),
-                     [rooms.service(service_id)])
-    send_now()
+                out.add("queue.moved", _line_payload(session, clock, service_id, day),
+                        [rooms.service(service_id)])
+    out.pause()
     for agency_id in sorted(agency_ids):
         services = waiting.get(agency_id, {})
         payload = {
@@ -142,8 +178,8 @@ def _publish_queue_counts(session: Session, clock: Clock, agency_ids: set[int],
             "waiting": sum(services.values()),
             "services": {str(s): n for s, n in services.items()},
         }
-        emit("queue.changed", payload, [rooms.public_agency(agency_id),
-                                        rooms.staff_agency(agency_id), rooms.MANAGERS])
+        out.add("queue.changed", payload, [rooms.public_agency(agency_id),
+                                           rooms.staff_agency(agency_id), rooms.MANAGERS])
 
 
 def _line_payload(session: Session, clock: Clock, service_id: int, day: dt.date) -> dict[str, Any]:
@@ -156,23 +192,23 @@ def _line_payload(session: Session, clock: Clock, service_id: int, day: dt.date)
             "minutes": line.minutes, "counters": line.counters}
 
 
-def _publish_print(session: Session, event: DomainEvent) -> None:
+def _publish_print(out: Outbox, session: Session, event: DomainEvent) -> None:
     """A job's outcome goes to the kiosk that shows the ticket and to staff."""
     job = session.get(PrintJob, event.data["job_id"])
     if job is None:
         return
     payload = print_job_update(job)
-    emit("print.updated", payload, [rooms.device(job.device_id), rooms.MANAGERS,
-                                    rooms.staff_agency(job.ticket.agency_id)])
+    out.add("print.updated", payload, [rooms.device(job.device_id), rooms.MANAGERS,
+                                       rooms.staff_agency(job.ticket.agency_id)])
 
 
-def _publish_printer(session: Session, event: DomainEvent) -> None:
+def _publish_printer(out: Outbox, session: Session, event: DomainEvent) -> None:
     device = session.get(Device, event.data["device_id"])
     if device is None:
         return
     open_jobs = printing.open_jobs_by_kiosk(session).get(device.id, 0)
-    emit("printer.updated", {"device_code": device.code, **printer_entry(device, open_jobs)},
-         [rooms.device(device.id), rooms.MANAGERS])
+    out.add("printer.updated", {"device_code": device.code, **printer_entry(device, open_jobs)},
+            [rooms.device(device.id), rooms.MANAGERS])
 
 
 def device_presence(device: Device, event: str, now: dt.datetime) -> None:
@@ -183,22 +219,23 @@ def device_presence(device: Device, event: str, now: dt.datetime) -> None:
                              "last_seen_at": iso(device.last_seen_at)}, [rooms.MANAGERS])
 
 
-def publish(session: Session, clock: Clock, events: list[DomainEvent]) -> None:
+def prepare(session: Session, clock: Clock, events: list[DomainEvent]) -> Outbox:
+    """The messages of ``events``, read in the transaction that recorded them
+    (flushed: the reads must see its writes); send them once it committed."""
+    out = Outbox()
     touched: set[int] = set()
     lines: set[tuple[int, int]] = set()  # (agency, service) of every ticket's event
     moved: set[int] = set()  # services whose line a ticket's event moved
     whole: set[int] = set()  # agencies all of whose lines may have moved
     for event in events:
         if event.kind == "print.queued":
-            from ..print_dispatch import wake
-
-            wake()
+            out.wake_printing = True
         elif event.kind == "print.updated":
-            _publish_print(session, event)
+            _publish_print(out, session, event)
         elif event.kind == "printer.updated":
-            _publish_printer(session, event)
+            _publish_printer(out, session, event)
         elif event.kind.startswith("ticket."):
-            ticket = _publish_ticket(session, clock, event)
+            ticket = _publish_ticket(out, session, clock, event)
             if ticket is None:
                 whole.update(event.agency_ids)
             else:
@@ -207,9 +244,9 @@ def publish(session: Session, clock: Clock, events: list[DomainEvent]) -> None:
                     moved.add(ticket.service_id)
         else:
             if event.kind == "counter.updated":
-                _publish_counter(session, event)
+                _publish_counter(out, session, event)
             whole.update(event.agency_ids)
         touched.update(event.agency_ids)
     if touched:
-        _publish_queue_counts(session, clock, touched, lines, moved, whole)
-    send_now()
+        _publish_queue_counts(out, session, clock, touched, lines, moved, whole)
+    return out
