@@ -226,27 +226,40 @@ def test_a_long_line_lists_its_head_and_says_it_is_cut(app, client, emitted,
         queries._line_stmt.cache_clear()  # noqa: SLF001
 
 
-def test_an_issue_or_a_call_is_one_transaction(app, client) -> None:  # type: ignore[no-untyped-def]
+def test_an_issue_is_one_transaction_and_a_call_goes_out_before_the_rest_is_read(
+        app, client, emitted) -> None:  # type: ignore[no-untyped-def]
     """Authenticating the caller, the work and the reads that publishing needs share
     one database transaction: the read that found the key is upgraded to the write
-    (SQLite), and the payloads are read before the commit, not after it."""
+    (SQLite), and the payloads are read before the commit, not after it. A call is
+    the exception: it is sent as soon as it is committed, and what follows it (the
+    moved line, the counts) is read in a second transaction."""
     ktp = service_id(app, "DUKCAPIL", "KTP")
     officer = token_for(client, "dukcapil1")
     counter = counter_id(app, "DUK-1")
-    assert client.post(f"/api/v1/counters/{counter}/open", headers=officer).status_code == 200
     begun: list[object] = []
     with app.app_context():
         engine = db.engine
     listen = lambda conn: begun.append(conn)  # noqa: E731
+    committed = lambda conn: emitted.append(("(commit)", {}, []))  # noqa: E731
     event.listen(engine, "begin", listen)
     try:
-        issue(client, ktp)
+        assert client.post(f"/api/v1/counters/{counter}/open", headers=officer).status_code == 200
         assert len(begun) == 1
         begun.clear()
+        issue(client, ktp)
+        issue(client, ktp)
+        assert len(begun) == 2
+        begun.clear()
+        emitted.clear()
+        event.listen(engine, "commit", committed)
         assert client.post(f"/api/v1/counters/{counter}/call-next", headers=officer).status_code == 200
-        assert len(begun) == 1
+        assert len(begun) == 2
     finally:
         event.remove(engine, "begin", listen)
+        if event.contains(engine, "commit", committed):
+            event.remove(engine, "commit", committed)
+    order = [name for name, _payload, _rooms in emitted]
+    assert order.index("(commit)") < order.index("ticket.called") < order.index("queue.moved")
 
 
 def test_nothing_is_announced_when_the_commit_fails(app, client, emitted) -> None:  # type: ignore[no-untyped-def]

@@ -137,18 +137,31 @@ def str_field(body: dict[str, Any], name: str, max_length: int = 2000) -> str:
 def commit_and_publish() -> None:
     """Commit, then push what the domain recorded: never announce a rolled-back call.
 
-    The messages are built just before the commit, in the same transaction
-    (realtime.publish.prepare), and sent after it succeeded. Views whose answer
-    shows the rows they changed build it before calling this, for the same
-    reason: what the transaction holds is what it commits, and reading it
-    again afterwards would cost a second transaction.
+    The messages are read in the same transaction, just before the commit
+    (realtime.publish.prepare), and sent after it succeeded: one transaction
+    for the whole request. Except for a call: the hall hears it the moment it
+    is committed, and the rest is read afterwards (publishing it first would
+    hold the call back by those reads). Views whose answer shows the rows they
+    changed build it before calling this, for the same reason: what the
+    transaction holds is what it commits, and reading it again afterwards
+    would cost a second transaction.
     """
+    from ..realtime.publish import announces_call, prepare, publish
+
     session = db.session()
     events = drain(session)
+    if events and announces_call(events):
+        # Committed without expiring: the call's message is built from the rows as
+        # this transaction wrote or read them under its lock, not read again.
+        session.expire_on_commit = False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = True
+        publish(session, clock(), events)
+        return
     outbox = None
     if events:
-        from ..realtime.publish import prepare
-
         session.flush()
         outbox = prepare(session, clock(), events)
     session.commit()

@@ -55,21 +55,33 @@ Message = tuple[str, dict[str, Any], list[str]]
 @dataclass
 class Outbox:
     """The messages a transaction's events announce, in the order they go out.
-    ``None`` marks a pause: the sockets send what came before it first."""
 
+    Held (``live=False``): built inside the transaction, sent by :meth:`send`
+    after its commit; ``None`` marks a pause, where the sockets send what came
+    before it first. Live: each message goes out as it is built (the
+    transaction has committed already)."""
+
+    live: bool = False
     messages: list[Message | None] = field(default_factory=list)
     wake_printing: bool = False  # a print job was queued: the dispatcher looks now
 
     def add(self, event: str, payload: dict[str, Any], to: Iterable[str]) -> None:
         targets = sorted(set(to))
-        if targets:
+        if not targets:
+            return
+        if self.live:
+            emit(event, payload, targets)
+        else:
             self.messages.append((event, payload, targets))
 
     def pause(self) -> None:
-        self.messages.append(None)
+        if self.live:
+            send_now()
+        else:
+            self.messages.append(None)
 
     def send(self) -> None:
-        """After the commit: emit everything, pausing where marked."""
+        """After the commit: emit what is held, pausing where marked."""
         if self.wake_printing:
             from ..print_dispatch import wake
 
@@ -79,6 +91,7 @@ class Outbox:
                 send_now()
             else:
                 emit(*message)
+        self.messages.clear()
         send_now()
 
 
@@ -219,10 +232,22 @@ def device_presence(device: Device, event: str, now: dt.datetime) -> None:
                              "last_seen_at": iso(device.last_seen_at)}, [rooms.MANAGERS])
 
 
-def prepare(session: Session, clock: Clock, events: list[DomainEvent]) -> Outbox:
-    """The messages of ``events``, read in the transaction that recorded them
-    (flushed: the reads must see its writes); send them once it committed."""
-    out = Outbox()
+def announces_call(events: list[DomainEvent]) -> bool:
+    """Whether the hall is waiting for these events: a call goes out the moment
+    it is committed, before anything else is read (see api.guards)."""
+    return any(event.kind in CALL_EVENTS for event in events)
+
+
+def publish(session: Session, clock: Clock, events: list[DomainEvent]) -> None:
+    """After the commit: read and send each message at once, the call first."""
+    prepare(session, clock, events, Outbox(live=True)).send()
+
+
+def prepare(session: Session, clock: Clock, events: list[DomainEvent],
+            out: Outbox | None = None) -> Outbox:
+    """The messages of ``events``, into ``out`` (by default held, to be sent after
+    the commit: then the session must be flushed, as the reads must see its writes)."""
+    out = out if out is not None else Outbox()
     touched: set[int] = set()
     lines: set[tuple[int, int]] = set()  # (agency, service) of every ticket's event
     moved: set[int] = set()  # services whose line a ticket's event moved
