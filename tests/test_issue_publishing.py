@@ -96,7 +96,8 @@ def test_queue_changed_counts_each_service_of_the_touched_agencies(app, client) 
         issue(client, ktp)
         kk_ticket = issue(client, kk)
         assert queue_changed(tv1)[-1] == {"agency_id": duk, "waiting": 3,
-                                          "services": {str(ktp): 2, str(kk): 1}}
+                                          "services": {str(ktp): 2, str(kk): 1},
+                                          "refresh": True}  # KK has a daily quota
         assert queue_changed(tv2) == []
 
         officer = token_for(client, "dukcapil1")
@@ -104,20 +105,20 @@ def test_queue_changed_counts_each_service_of_the_touched_agencies(app, client) 
         assert client.post(f"/api/v1/counters/{loket1}/open", headers=officer).status_code == 200
         assert client.post(f"/api/v1/counters/{loket1}/call-next", headers=officer).status_code == 200
         assert queue_changed(tv1)[-1] == {"agency_id": duk, "waiting": 2,
-                                          "services": {str(ktp): 1, str(kk): 1}}
+                                          "services": {str(ktp): 1, str(kk): 1}, "refresh": False}
 
         # A transfer touches both agencies: each display hears its own.
         res = client.post(f"/api/v1/counters/{loket1}/transfer", json={"service_id": pkb},
                           headers=officer)
         assert res.status_code == 200, res.get_json()
         assert queue_changed(tv1)[-1] == {"agency_id": duk, "waiting": 2,
-                                          "services": {str(ktp): 1, str(kk): 1}}
+                                          "services": {str(ktp): 1, str(kk): 1}, "refresh": False}
         assert queue_changed(tv2)[-1] == {"agency_id": samsat, "waiting": 1,
-                                          "services": {str(pkb): 1}}
+                                          "services": {str(pkb): 1}, "refresh": False}
 
         assert client.post(f"/api/v1/tickets/{kk_ticket['token']}/cancel").status_code == 200
         assert queue_changed(tv1)[-1] == {"agency_id": duk, "waiting": 1,
-                                          "services": {str(ktp): 1, str(kk): 0}}
+                                          "services": {str(ktp): 1, str(kk): 0}, "refresh": False}
     finally:
         tv1.disconnect()
         tv2.disconnect()
@@ -282,3 +283,27 @@ def test_nothing_is_announced_when_the_commit_fails(app, client, emitted) -> Non
     assert emitted == []
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(Ticket)).scalar_one() == before
+
+
+def test_queue_changed_says_when_kiosks_must_fetch_their_list_again(app, client, emitted) -> None:  # type: ignore[no-untyped-def]
+    """`refresh` is true only when more than the counts changed: a ticket of a
+    service with a daily quota (KK: 3 a day), not one without (KTP), nor a
+    counter opening or a call."""
+    ktp, kk = service_id(app, "DUKCAPIL", "KTP"), service_id(app, "DUKCAPIL", "KK")
+    officer = token_for(client, "dukcapil1")
+
+    def refresh_flags() -> list[bool]:
+        flags = [p["refresh"] for e, p, _rooms in emitted if e == "queue.changed"]
+        emitted.clear()
+        return flags
+
+    assert client.post(f"/api/v1/counters/{counter_id(app, 'DUK-1')}/open",
+                       headers=officer).status_code == 200
+    assert refresh_flags() == [False]
+    issue(client, ktp)
+    assert refresh_flags() == [False]
+    issue(client, kk)
+    assert refresh_flags() == [True]
+    assert client.post(f"/api/v1/counters/{counter_id(app, 'DUK-1')}/call-next",
+                       headers=officer).status_code == 200
+    assert refresh_flags() == [False]

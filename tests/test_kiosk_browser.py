@@ -323,6 +323,28 @@ def test_waiting_counts_and_quota_follow_the_server_without_reload(open_kiosk, l
     assert page.evaluate("window.__sameDocument") is True
 
 
+def test_the_list_is_fetched_again_only_when_more_than_the_counts_changed(
+        open_kiosk, live_server) -> None:  # noqa: F811
+    """A ticket of a service without a quota changes only counts, which the event
+    carries: no GET /agencies follows. One of a quota's service does (its remainder
+    is shown), once, after the debounce."""
+    page = open_kiosk(live_server)
+    page.get_by_role("button", name="Bahasa Indonesia").tap()
+    wait_connected(page)
+    fetched: list[str] = []
+    page.on("request", lambda req: fetched.append(req.url) if "/api/v1/agencies" in req.url else None)
+    agency(page, "DUKCAPIL").tap()
+
+    issue(live_server, KTP)
+    expect(service(page, KTP)).to_contain_text("1 orang menunggu")
+    page.wait_for_timeout(2000)  # twice the kiosk's debounce
+    assert fetched == []
+
+    issue(live_server, KK)
+    expect(service(page, KK)).to_contain_text("Sisa kuota hari ini: 2")
+    assert len(fetched) == 1
+
+
 # -- (5) not set up ----------------------------------------------------------------
 
 

@@ -738,7 +738,10 @@
       }
       renderCurrent();
     }
-    scheduleRefresh();
+    // The counts are all most events change. The server says when more did (a
+    // quota's remainder, the configuration, the day's end): only then fetch the
+    // whole list (20 kiosks refetching after every call is a load of its own).
+    if (!data || data.refresh !== false) scheduleRefresh();
   }
 
   function applyPrintUpdate(data) {

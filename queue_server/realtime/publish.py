@@ -140,6 +140,14 @@ def _publish_ticket(out: Outbox, session: Session, clock: Clock, event: DomainEv
     return ticket
 
 
+def _uses_quota(ticket: Ticket, event: DomainEvent) -> bool:
+    """Whether the event changed what a kiosk shows beyond the waiting counts: a
+    new ticket (not a transfer's leg) of a service with a daily quota leaves
+    one fewer."""
+    return (event.kind == "ticket.issued" and not event.data.get("transfer")
+            and bool(ticket.service.daily_quota))
+
+
 def _moves_others(ticket: Ticket, event: DomainEvent) -> bool:
     """Whether a ticket's event can change anyone else's place or estimate. A new
     ticket without priority joins the end of its line: nobody else moves. A
@@ -160,7 +168,7 @@ def _publish_counter(out: Outbox, session: Session, event: DomainEvent) -> None:
 
 def _publish_queue_counts(out: Outbox, session: Session, clock: Clock, agency_ids: set[int],
                           lines: set[tuple[int, int]], moved_services: set[int],
-                          whole_agencies: set[int]) -> None:
+                          whole_agencies: set[int], refresh: set[int]) -> None:
     """The lines that moved to their visitor pages, then the waiting counts to the
     agencies' displays, kiosks and staff.
 
@@ -190,6 +198,7 @@ def _publish_queue_counts(out: Outbox, session: Session, clock: Clock, agency_id
             "agency_id": agency_id,
             "waiting": sum(services.values()),
             "services": {str(s): n for s, n in services.items()},
+            "refresh": agency_id in refresh,
         }
         out.add("queue.changed", payload, [rooms.public_agency(agency_id),
                                            rooms.staff_agency(agency_id), rooms.MANAGERS])
@@ -252,6 +261,9 @@ def prepare(session: Session, clock: Clock, events: list[DomainEvent],
     lines: set[tuple[int, int]] = set()  # (agency, service) of every ticket's event
     moved: set[int] = set()  # services whose line a ticket's event moved
     whole: set[int] = set()  # agencies all of whose lines may have moved
+    # Agencies whose kiosks fetch their list again: more changed than the counts
+    # (a quota's remainder, the configuration, the day's end), see queue.changed.
+    refresh: set[int] = set()
     for event in events:
         if event.kind == "print.queued":
             out.wake_printing = True
@@ -263,15 +275,20 @@ def prepare(session: Session, clock: Clock, events: list[DomainEvent],
             ticket = _publish_ticket(out, session, clock, event)
             if ticket is None:
                 whole.update(event.agency_ids)
+                refresh.update(event.agency_ids)
             else:
                 lines.add((ticket.agency_id, ticket.service_id))
                 if _moves_others(ticket, event):
                     moved.add(ticket.service_id)
+                if _uses_quota(ticket, event):
+                    refresh.add(ticket.agency_id)
         else:
             if event.kind == "counter.updated":
                 _publish_counter(out, session, event)
+            else:
+                refresh.update(event.agency_ids)
             whole.update(event.agency_ids)
         touched.update(event.agency_ids)
     if touched:
-        _publish_queue_counts(out, session, clock, touched, lines, moved, whole)
+        _publish_queue_counts(out, session, clock, touched, lines, moved, whole, refresh)
     return out
