@@ -531,7 +531,7 @@ def test_kiosks_and_displays_of_the_agency_are_told_to_refresh(app, admin) -> No
     assert submit(admin, f"/admin/services/{kk}", kk_form(daily_quota="5")).status_code == 302
     dukcapil = row(app, Agency, code="DUKCAPIL")
     changed = [e["args"][0] for e in tv1.get_received() if e["name"] == "queue.changed"]
-    assert [c["agency_id"] for c in changed] == [dukcapil.id]
+    assert [(c["agency_id"], c["refresh"]) for c in changed] == [(dukcapil.id, True)]
     assert [e for e in tv2.get_received() if e["name"] == "queue.changed"] == []
     tv1.disconnect()
     tv2.disconnect()
