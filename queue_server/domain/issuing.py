@@ -126,13 +126,12 @@ def issue_ticket(
     prio = parse_priority(priority)
     if request_id is not None and (not isinstance(request_id, str) or not 0 < len(request_id) <= 64):
         raise InvalidInput("invalid_request_id", "request_id must be a string of 1-64 characters")
-    replayable = actor.device_id is not None and bool(request_id)
     begin_write(session)
     try:
         return _issue(session, clock, service_id, prio, actor,
                       request_id if actor.device_id is not None else None, offered)
     except (NotFound, Forbidden, Refused):
-        earlier = replayed(session, clock, actor.device_id, request_id) if replayable else None
+        earlier = replayed(session, clock, actor.device_id, request_id)
         if earlier is None:
             raise
         return earlier

@@ -4,7 +4,9 @@ The payloads are built inside the transaction that made the events, just
 before its commit (:func:`prepare`), from the rows it wrote: what a client
 receives is what the database holds once the commit succeeded, and the reads
 cost no second transaction after it. They are sent only after the commit
-(:meth:`Outbox.send`): never a rolled-back call. Works unchanged with a Redis
+(:meth:`Outbox.send`): never a rolled-back call. A call is the exception
+(:func:`publish`): committed first, it goes to the hall before the rest is
+read, so those reads do not hold it back. Works unchanged with a Redis
 message queue: ``socketio.emit`` goes through it when configured.
 """
 
