@@ -93,7 +93,6 @@ class Outbox:
                 send_now()
             else:
                 emit(*message)
-        self.messages.clear()
         send_now()
 
 
